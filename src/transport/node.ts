@@ -1,0 +1,30 @@
+/**
+ * The transport seam. Everything above src/transport/ talks to a node through this interface and
+ * never sees ssh2 types. Modelled on kind's exec.Cmder.
+ */
+
+export interface RunOptions {
+  /** Bytes for the command's standard input; the stream is closed after them. */
+  stdin?: Buffer | string
+  /** Milliseconds; on expiry the remote command is stopped and the run rejects. */
+  timeoutMs?: number
+}
+
+export interface RunResult {
+  /** Exit status, or null when the command was killed by a signal. */
+  code: null | number
+  signal?: string
+  stderr: string
+  stdout: string
+}
+
+export interface NodeExec {
+  close(): Promise<void>
+  /** The node's name as the user selected it. */
+  readonly name: string
+  /**
+   * Run argv on the node. Arguments are quoted by the implementation; nothing is interpreted by a
+   * shell unless argv itself starts one (e.g. ['sh', '-c', script]).
+   */
+  run(argv: string[], options?: RunOptions): Promise<RunResult>
+}
