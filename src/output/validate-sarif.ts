@@ -4,7 +4,7 @@
  * One run. Every result has a real region (startLine/startColumn of the offending field's key), which
  * is what other Kubernetes linters leave out, plus the JSON pointer as a logical location. Paths
  * under the working directory are relative URIs against %SRCROOT%; paths outside it are absolute
- * file: URIs; stdin has no URI at all (a description says what it was).
+ * file: URIs; stdin is `-`, as the user typed it, with no base.
  */
 
 /* eslint-disable perfectionist/sort-objects -- keys in the order SARIF's own examples use, which reads better than A-Z */
@@ -31,8 +31,7 @@ export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json'
 
 // The subset of SARIF 2.1.0 written here (names as in the spec).
 interface ArtifactLocation {
-  description?: {text: string}
-  uri?: string
+  uri: string
   uriBaseId?: string
 }
 
@@ -122,9 +121,11 @@ function documentProperties(document: DocumentResult): Record<string, number | s
   return properties
 }
 
-/** `web.yaml` → {uri: 'web.yaml', uriBaseId: '%SRCROOT%'}; outside cwd → absolute file: URI; '-' → no URI. */
+/** `web.yaml` → {uri: 'web.yaml', uriBaseId: '%SRCROOT%'}; outside cwd → absolute file: URI; stdin → '-'. */
 export function artifactLocation(file: string, cwd: string): ArtifactLocation {
-  if (file === '-') return {description: {text: 'standard input'}}
+  // stdin has no URI; '-' is what the user typed and what the JSON output says. Without a
+  // uriBaseId it cannot be taken for a file `-` under %SRCROOT% (that one would be `./-`).
+  if (file === '-') return {uri: '-'}
   const absolute = path.resolve(cwd, file)
   const relative = path.relative(cwd, absolute)
   if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
