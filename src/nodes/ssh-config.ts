@@ -10,9 +10,9 @@ import SSHConfig, {
   type Directive, type Line, LineType, type Section, glob as sshGlob,
 } from 'ssh-config'
 
-import {UserError} from '../errors.js'
+import type {StrictHostKeyChecking} from '../transport/host-keys.js'
 
-export type StrictHostKeyChecking = 'accept-new' | 'ask' | 'no' | 'yes'
+import {UserError} from '../errors.js'
 
 /** Everything staticpod needs from the OpenSSH config to connect to one host. */
 export interface SshHostConfig {
