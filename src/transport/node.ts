@@ -4,6 +4,11 @@
  */
 
 export interface RunOptions {
+  /**
+   * Run as root: through `sudo -n` when the node's user is not root (or the inventory says sudo).
+   * A sudo that wants a password fails with SudoPasswordError (src/transport/errors.ts).
+   */
+  root?: boolean
   /** Bytes for the command's standard input; the stream is closed after them. */
   stdin?: Buffer | string
   /** Milliseconds; on expiry the remote command is stopped and the run rejects. */
