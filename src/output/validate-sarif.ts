@@ -37,7 +37,7 @@ interface ArtifactLocation {
 
 interface SarifLocation {
   logicalLocations?: Array<{fullyQualifiedName: string}>
-  physicalLocation: {artifactLocation: ArtifactLocation; region?: {startColumn: number; startLine: number}}
+  physicalLocation: {artifactLocation: ArtifactLocation; region?: {startColumn?: number; startLine: number}}
 }
 
 interface SarifResult {
@@ -104,8 +104,9 @@ export function renderValidateSarif(result: ValidateResult, options: ValidateSar
 
 function location(document: DocumentResult, finding: Finding, cwd: string): SarifLocation {
   const out: SarifLocation = {physicalLocation: {artifactLocation: artifactLocation(document.file, cwd)}}
-  if (finding.line >= 1 && finding.column >= 1) {
-    out.physicalLocation.region = {startLine: finding.line, startColumn: finding.column}
+  // Columns count UTF-16 code units (JavaScript string offsets), hence run.columnKind.
+  if (finding.line >= 1) {
+    out.physicalLocation.region = finding.column >= 1 ? {startLine: finding.line, startColumn: finding.column} : {startLine: finding.line}
   }
 
   if (finding.path !== '') out.logicalLocations = [{fullyQualifiedName: finding.path}]

@@ -158,6 +158,31 @@ describe('validate sarif output', () => {
     expect(results[1]?.message.text).to.equal('tab\there "quoted" \u0000 nul')
   })
 
+  it('leaves out what it does not know of a region rather than inventing it', () => {
+    const result: ValidateResult = {
+      results: [
+        {
+          document: 0,
+          file: 'a.yaml',
+          findings: [
+            {
+              column: 0, line: 3, message: 'no column', path: '/x', rule: 'r/a', severity: 'error',
+            },
+            {
+              column: 0, line: 0, message: 'no position', path: '', rule: 'r/b', severity: 'error',
+            },
+          ],
+          status: 'invalid',
+        },
+      ],
+      summary: {
+        documents: 1, errors: 0, files: 1, invalid: 1, valid: 0,
+      },
+    }
+    const results = render(result).runs[0]?.results ?? []
+    expect(results.map(r => r.locations[0]?.physicalLocation.region)).to.deep.equal([undefined, {startLine: 3}])
+  })
+
   it('is valid with no results, and lists no rules then', () => {
     const run = render({
       results: [], summary: {
