@@ -65,30 +65,30 @@ async function render(
   options: {color: boolean; quiet: boolean; version: string},
 ): Promise<string> {
   switch (format) {
-    case 'json': {
-      const {renderValidateJson} = await import('../output/validate-json.js')
-      return renderValidateJson(result)
-    }
+  case 'json': {
+    const {renderValidateJson} = await import('../output/validate-json.js')
+    return renderValidateJson(result)
+  }
 
-    case 'junit': {
-      const {renderValidateJunit} = await import('../output/validate-junit.js')
-      return renderValidateJunit(result)
-    }
+  case 'junit': {
+    const {renderValidateJunit} = await import('../output/validate-junit.js')
+    return renderValidateJunit(result)
+  }
 
-    case 'sarif': {
-      const [{renderValidateSarif}, {ruleDescriptions}] = await Promise.all([
-        import('../output/validate-sarif.js'),
-        import('../manifest/rules.js'),
-      ])
-      return renderValidateSarif(result, {
-        ruleDescriptions: ruleDescriptions(),
-        version: options.version,
-      })
-    }
+  case 'sarif': {
+    const [{renderValidateSarif}, {ruleDescriptions}] = await Promise.all([
+      import('../output/validate-sarif.js'),
+      import('../manifest/rules.js'),
+    ])
+    return renderValidateSarif(result, {
+      ruleDescriptions: ruleDescriptions(),
+      version: options.version,
+    })
+  }
 
-    default: {
-      const {renderValidateText} = await import('../output/validate-text.js')
-      return renderValidateText(result, {color: options.color, quiet: options.quiet})
-    }
+  default: {
+    const {renderValidateText} = await import('../output/validate-text.js')
+    return renderValidateText(result, {color: options.color, quiet: options.quiet})
+  }
   }
 }

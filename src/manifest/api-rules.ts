@@ -1,7 +1,9 @@
 import type {RawFinding} from './parse.js'
 
 import * as names from './names.js'
-import {asObject, asString, type ContainerRef, eachContainer, eachObject, type Obj} from './object.js'
+import {
+  asObject, asString, type ContainerRef, eachContainer, eachObject, type Obj,
+} from './object.js'
 import {escapeSegment} from './pointer.js'
 
 /**
@@ -74,7 +76,7 @@ function checkVolumes(spec: Obj, report: Report): Set<string> {
       seen.add(name)
     }
 
-    const sources = Object.keys(volume).filter((k) => !VOLUME_META_FIELDS.has(k))
+    const sources = Object.keys(volume).filter(k => !VOLUME_META_FIELDS.has(k))
     if (sources.length === 0) {
       report('api/volume-source', path, `volume "${name ?? '?'}" has no source: give it one, such as hostPath or emptyDir`)
     } else if (sources.length > 1) {
@@ -107,7 +109,7 @@ function checkContainers(spec: Obj, volumes: Set<string>, report: Report): void 
       containerNames.add(name)
     }
 
-    const image = container.image
+    const {image} = container
     if (ref.list !== 'ephemeralContainers' && (image === undefined || image === '')) {
       report('api/image-required', `${path}/image`, `container "${name ?? '?'}" has no image`)
     } else if (typeof image === 'string' && image.trim() !== image) {
@@ -136,12 +138,12 @@ function checkPorts({container, path}: ContainerRef, hostNetwork: boolean, hostP
     }
 
     checkEnums(port, portPath, PORT_ENUMS, report)
-    const containerPort = port.containerPort
+    const {containerPort} = port
     if (typeof containerPort === 'number' && !validPort(containerPort)) {
       report('api/port-range', `${portPath}/containerPort`, `containerPort ${containerPort} is not between 1 and 65535`)
     }
 
-    const hostPort = port.hostPort
+    const {hostPort} = port
     if (typeof hostPort !== 'number' || hostPort === 0) continue
     if (!validPort(hostPort)) {
       report('api/port-range', `${portPath}/hostPort`, `hostPort ${hostPort} is not between 1 and 65535`)
@@ -177,7 +179,7 @@ function checkProbes(container: Obj, path: string, report: Report): void {
 }
 
 function checkHandler(handler: Obj, path: string, kinds: string[], report: Report): void {
-  const present = kinds.filter((k) => handler[k] !== undefined)
+  const present = kinds.filter(k => handler[k] !== undefined)
   if (present.length === 0) {
     report('api/probe-handler', path, `must have one handler (${kinds.join(', ')})`)
   } else if (present.length > 1) {
@@ -267,7 +269,7 @@ function checkEnums(obj: Obj, path: string, enums: Enums, report: Report): void 
     const value = obj[field]
     if (typeof value !== 'string' || allowed.includes(value)) continue
     if (field === 'medium' && value.startsWith('HugePages-')) continue
-    const hint = allowed.find((a) => a.toLowerCase() === value.toLowerCase())
+    const hint = allowed.find(a => a.toLowerCase() === value.toLowerCase())
     report(
       'api/enum',
       `${path}/${field}`,

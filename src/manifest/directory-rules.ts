@@ -4,7 +4,7 @@ import type {CheckedDocument} from './check.js'
 import type {Finding} from './types.js'
 
 import {fileFinding} from './parse.js'
-import {RULES, type RuleId} from './rules.js'
+import {type RuleId, RULES} from './rules.js'
 
 /**
  * Rules about a manifest directory as the kubelet sees it (kubelet-facts §1.1, §1.6): it reads every
@@ -74,7 +74,7 @@ export function markDuplicatePods(documents: CheckedDocument[]): void {
   for (const group of byPod.values()) {
     if (group.length < 2) continue
     for (const {locate, result} of group) {
-      const others = group.filter((d) => d.result !== result).map((d) => path.basename(d.result.file))
+      const others = group.filter(d => d.result !== result).map(d => path.basename(d.result.file))
       result.findings.push({
         ...locate('/metadata/name'),
         message: `pod ${result.namespace ?? 'default'}/${result.name} is also defined in ${others.join(', ')}: the kubelet runs only one of them, and which one is undefined`,

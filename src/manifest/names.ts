@@ -70,8 +70,8 @@ export function portName(value: string): string | undefined {
 }
 
 /** The canonical Kubernetes quantity syntax (k8s.io/apimachinery/pkg/api/resource). */
-const QUANTITY =
-  /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(\d+(\.\d*)?|\.\d+)))?$/
+const QUANTITY
+  = /^[+-]?(\d+(\.\d*)?|\.\d+)(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(\d+(\.\d*)?|\.\d+)))?$/
 
 export function quantity(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must be a finite number'

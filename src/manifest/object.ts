@@ -17,7 +17,7 @@ export function asString(value: unknown): string | undefined {
 }
 
 /** Each object of an array field, with its JSON pointer. Non-objects are left to the schema check. */
-export function* eachObject(parent: Obj | undefined, key: string, base: string): Generator<[Obj, string]> {
+export function * eachObject(parent: Obj | undefined, key: string, base: string): Generator<[Obj, string]> {
   if (!parent) return
   for (const [i, item] of asArray(parent[key]).entries()) {
     const obj = asObject(item)
@@ -33,7 +33,7 @@ export interface ContainerRef {
 }
 
 /** All containers of a pod spec: init containers, containers and ephemeral containers. */
-export function* eachContainer(spec: Obj | undefined): Generator<ContainerRef> {
+export function * eachContainer(spec: Obj | undefined): Generator<ContainerRef> {
   for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
     for (const [container, path] of eachObject(spec, list, '/spec')) yield {container, list, path}
   }
@@ -44,7 +44,7 @@ export function* eachContainer(spec: Obj | undefined): Generator<ContainerRef> {
  * after it in YAML) as unset, so neither the schema nor the rules should see them.
  */
 export function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((v) => withoutNulls(v))
+  if (Array.isArray(value)) return value.map(v => withoutNulls(v))
   if (value !== null && typeof value === 'object') {
     const out: Obj = {}
     for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v)

@@ -7,11 +7,11 @@ export function escapeSegment(segment: number | string): string {
 export function splitPointer(pointer: string): string[] {
   if (pointer === '') return []
   return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
+  .slice(1)
+  .split('/')
+  .map(s => s.replaceAll('~1', '/').replaceAll('~0', '~'))
 }
 
 export function joinPointer(segments: Array<number | string>): string {
-  return segments.map((s) => '/' + escapeSegment(s)).join('')
+  return segments.map(s => '/' + escapeSegment(s)).join('')
 }

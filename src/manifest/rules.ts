@@ -64,7 +64,7 @@ export function isRuleId(id: string): id is RuleId {
 /** Rule ids and categories (`api`, `dir`, …) that `--ignore` accepts. */
 export function ruleMatcher(ignore: string[]): (rule: string) => boolean {
   const set = new Set(ignore)
-  return (rule) => set.has(rule) || set.has(rule.slice(0, rule.indexOf('/')))
+  return rule => set.has(rule) || set.has(rule.slice(0, rule.indexOf('/')))
 }
 
 export function ruleDescriptions(): Record<string, string> {

@@ -44,58 +44,58 @@ function toFinding(
 ): RawFinding | undefined {
   const {instancePath: path, params} = error
   switch (error.keyword) {
-    case 'additionalProperties': {
-      const field = String(params.additionalProperty)
-      const suggestion = suggest(field, properties(path))
-      return {
-        message: `unknown field "${field}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
-        path: joinPointer([...splitPointer(path), field]),
-        rule: 'schema/unknown-field',
-      }
+  case 'additionalProperties': {
+    const field = String(params.additionalProperty)
+    const suggestion = suggest(field, properties(path))
+    return {
+      message: `unknown field "${field}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+      path: joinPointer([...splitPointer(path), field]),
+      rule: 'schema/unknown-field',
     }
+  }
 
-    case 'anyOf':
-    case 'oneOf': {
-      return {
-        message: `${fieldName(path)} ${describeUnion(unions.get(path) ?? [])}, not ${describe(valueAt(doc, path))}`,
-        path,
-        rule: 'schema/type',
-      }
+  case 'anyOf':
+  case 'oneOf': {
+    return {
+      message: `${fieldName(path)} ${describeUnion(unions.get(path) ?? [])}, not ${describe(valueAt(doc, path))}`,
+      path,
+      rule: 'schema/type',
     }
+  }
 
-    case 'enum': {
-      const allowed = (params.allowedValues as unknown[] | undefined) ?? []
-      return {
-        message: `${fieldName(path)} ${JSON.stringify(valueAt(doc, path))} is not one of ${allowed.map(String).filter(Boolean).join(', ')}`,
-        path,
-        rule: 'schema/enum',
-      }
+  case 'enum': {
+    const allowed = (params.allowedValues as undefined | unknown[]) ?? []
+    return {
+      message: `${fieldName(path)} ${JSON.stringify(valueAt(doc, path))} is not one of ${allowed.map(String).filter(Boolean).join(', ')}`,
+      path,
+      rule: 'schema/enum',
     }
+  }
 
-    case 'format': {
-      return {message: `${fieldName(path)} must be a valid ${String(params.format)}`, path, rule: 'schema/format'}
-    }
+  case 'format': {
+    return {message: `${fieldName(path)} must be a valid ${String(params.format)}`, path, rule: 'schema/format'}
+  }
 
-    case 'required': {
-      const field = String(params.missingProperty)
-      return {message: `missing required field "${field}"`, path: joinPointer([...splitPointer(path), field]), rule: 'schema/required'}
-    }
+  case 'required': {
+    const field = String(params.missingProperty)
+    return {message: `missing required field "${field}"`, path: joinPointer([...splitPointer(path), field]), rule: 'schema/required'}
+  }
 
-    case 'type': {
-      if (unions.has(path)) return undefined
-      const value = valueAt(doc, path)
-      return {message: `${fieldName(path)} must be ${article(String(params.type))}, not ${describe(value)}`, path, rule: 'schema/type'}
-    }
+  case 'type': {
+    if (unions.has(path)) return undefined
+    const value = valueAt(doc, path)
+    return {message: `${fieldName(path)} must be ${article(String(params.type))}, not ${describe(value)}`, path, rule: 'schema/type'}
+  }
 
-    default: {
-      return {message: `${fieldName(path)} ${error.message ?? 'is invalid'}`, path, rule: 'schema/invalid'}
-    }
+  default: {
+    return {message: `${fieldName(path)} ${error.message ?? 'is invalid'}`, path, rule: 'schema/invalid'}
+  }
   }
 }
 
 function describeUnion(types: string[]): string {
   if (types.length === 0) return 'has the wrong type'
-  return `must be ${types.map((t) => article(t)).join(' or ')}`
+  return `must be ${types.map(t => article(t)).join(' or ')}`
 }
 
 /** "spec.containers[0].ports[0].containerPort" → the last meaningful name, e.g. "containerPort" or "args[1]". */
@@ -128,16 +128,16 @@ function article(type: string): string {
     string: 'a string',
   }
   return type
-    .split(',')
-    .map((t) => names[t] ?? t)
-    .join(' or ')
+  .split(',')
+  .map(t => names[t] ?? t)
+  .join(' or ')
 }
 
 /** The closest known name, if it is close enough to be a typo. */
 export function suggest(field: string, candidates: string[]): string | undefined {
   if (candidates.length === 0) return undefined
   const lower = field.toLowerCase()
-  const caseOnly = candidates.find((c) => c.toLowerCase() === lower)
+  const caseOnly = candidates.find(c => c.toLowerCase() === lower)
   if (caseOnly) return caseOnly
   const best = closest(field, candidates)
   return distance(field, best) <= Math.max(2, Math.floor(field.length / 3)) ? best : undefined

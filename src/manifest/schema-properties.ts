@@ -10,12 +10,12 @@ type SchemaNode = Record<string, unknown>
 export function propertiesAt(root: SchemaNode, instancePath: string): string[] {
   let nodes = [root]
   for (const segment of splitPointer(instancePath)) {
-    nodes = nodes.flatMap((n) => expand(root, n)).flatMap((n) => child(n, segment))
+    nodes = nodes.flatMap(n => expand(root, n)).flatMap(n => child(n, segment))
     if (nodes.length === 0) return []
   }
 
   const names = new Set<string>()
-  for (const node of nodes.flatMap((n) => expand(root, n))) {
+  for (const node of nodes.flatMap(n => expand(root, n))) {
     const props = object(node.properties)
     if (props) for (const name of Object.keys(props)) names.add(name)
   }

@@ -1,7 +1,9 @@
 import type {RawFinding} from './parse.js'
 
 import * as names from './names.js'
-import {asArray, asObject, asString, eachContainer, eachObject, type Obj} from './object.js'
+import {
+  asArray, asObject, asString, eachContainer, eachObject, type Obj,
+} from './object.js'
 
 /**
  * What the kubelet's file source demands of a static pod beyond ordinary pod validation
@@ -16,21 +18,21 @@ export interface StaticPodContext {
 /** Checks that decide whether the document is a Pod at all; when they fail, nothing else is checked. */
 export function checkKind(doc: Obj): RawFinding[] {
   const out: RawFinding[] = []
-  const kind = doc.kind
+  const {kind} = doc
   if (kind !== 'Pod') {
     const list = kind === 'PodList' || kind === 'List'
-    const message =
-      kind === undefined
+    const message
+      = kind === undefined
         ? 'kind is missing; a static pod manifest is a single object of kind Pod'
         : `kind is ${JSON.stringify(kind)}, not Pod: the kubelet loads only a single Pod from each file${
-            list ? ' (a PodList is accepted only from --manifest-url)' : ''
-          }`
+          list ? ' (a PodList is accepted only from --manifest-url)' : ''
+        }`
     out.push({message, path: kind === undefined ? '' : '/kind', rule: 'static-pod/kind'})
   }
 
   if (doc.apiVersion !== 'v1') {
-    const message =
-      doc.apiVersion === undefined
+    const message
+      = doc.apiVersion === undefined
         ? 'apiVersion is missing; a Pod is apiVersion v1'
         : `apiVersion is ${JSON.stringify(doc.apiVersion)}; a Pod is apiVersion v1`
     out.push({message, path: doc.apiVersion === undefined ? '' : '/apiVersion', rule: 'static-pod/api-version'})

@@ -8,7 +8,9 @@ import {fileURLToPath} from 'node:url'
 import type {Finding, ValidateResult} from '../manifest/types.js'
 
 import {UserError} from '../errors.js'
-import {byPosition, type CheckedDocument, checkFile, fileError, type PodSchema, statusOf} from '../manifest/check.js'
+import {
+  byPosition, type CheckedDocument, checkFile, fileResult, type PodSchema, statusOf,
+} from '../manifest/check.js'
 import {
   emptyDirectoryFinding,
   hasManifestExtension,
@@ -18,9 +20,9 @@ import {
 } from '../manifest/directory-rules.js'
 import {fileFinding, MAX_MANIFEST_BYTES, tooLargeFinding} from '../manifest/parse.js'
 import {isRuleId, ruleMatcher, RULES} from '../manifest/rules.js'
-import {compilePodSchemaFile, loadBuiltinPodValidator} from '../manifest/schema.js'
 import {suggest} from '../manifest/schema-findings.js'
 import {propertiesAt} from '../manifest/schema-properties.js'
+import {compilePodSchemaFile, loadBuiltinPodValidator} from '../manifest/schema.js'
 
 export interface ValidateOptions {
   /** Rule ids or categories (`dir`) to leave out. */
@@ -55,9 +57,9 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
   const [schema, walk] = await Promise.all([loadSchema(options.schemaFile), walkPaths(options.paths)])
   const context = {nodeName: options.nodeName, schema}
 
-  const checked = await mapLimit(walk.inputs, 16, async (input) => {
+  const checked = await mapLimit(walk.inputs, 16, async input => {
     const read = await readInput(input, options)
-    if ('error' in read) return [fileError(input.file, read.error)]
+    if ('error' in read) return [fileResult(input.file, read.error)]
     const docs = checkFile(input.file, read.bytes, context)
     const stray = input.file === '-' ? undefined : strayFileFinding(input.file, input.inManifestDir)
     if (stray && docs[0]) docs[0].result.findings.unshift(stray)
@@ -68,7 +70,7 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
 
   const ignored = ruleMatcher(options.ignore)
   const results = documents.map(({result}) => {
-    const findings = result.findings.filter((f) => !ignored(f.rule)).sort(byPosition)
+    const findings = result.findings.filter(f => !ignored(f.rule)).sort(byPosition)
     // A document that could not be parsed stays an error even if its finding is ignored.
     return {...result, findings, status: result.status === 'error' ? result.status : statusOf(findings)}
   })
@@ -77,16 +79,16 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
     results,
     summary: {
       documents: results.length,
-      errors: results.filter((r) => r.status === 'error').length,
-      files: new Set(results.map((r) => r.file)).size,
-      invalid: results.filter((r) => r.status === 'invalid').length,
-      valid: results.filter((r) => r.status === 'valid').length,
+      errors: results.filter(r => r.status === 'error').length,
+      files: new Set(results.map(r => r.file)).size,
+      invalid: results.filter(r => r.status === 'invalid').length,
+      valid: results.filter(r => r.status === 'valid').length,
     },
   }
 }
 
 function checkIgnored(ignore: string[]): void {
-  const categories = new Set(Object.keys(RULES).map((id) => id.slice(0, id.indexOf('/'))))
+  const categories = new Set(Object.keys(RULES).map(id => id.slice(0, id.indexOf('/'))))
   for (const id of ignore) {
     if (isRuleId(id) || categories.has(id)) continue
     const hint = suggest(id, [...Object.keys(RULES), ...categories])
@@ -110,6 +112,8 @@ async function loadSchema(schemaFile: string | undefined): Promise<PodSchema> {
   }
 }
 
+/* eslint-disable no-await-in-loop -- walking is sequential on purpose: results keep the order of the
+   arguments and of the sorted directory entries; reading the files is what runs in parallel. */
 async function walkPaths(paths: string[]): Promise<Walk> {
   const walk: Walk = {dirFindings: [], inputs: []}
   for (const p of paths.length > 0 ? paths : ['.']) {
@@ -125,7 +129,7 @@ async function walkPaths(paths: string[]): Promise<Walk> {
     if (info.isDirectory()) {
       const before = walk.inputs.length
       await walkManifestDir(p, walk)
-      if (walk.inputs.length === before) walk.dirFindings.push(fileError(p, emptyDirectoryFinding(p)))
+      if (walk.inputs.length === before) walk.dirFindings.push(fileResult(p, emptyDirectoryFinding(p)))
     } else {
       walk.inputs.push({file: p, inManifestDir: false})
     }
@@ -145,7 +149,7 @@ async function walkManifestDir(dir: string, walk: Walk): Promise<void> {
     const full = path.join(dir, entry.name)
     const kind = await entryKind(entry, full)
     if (kind === 'dir') {
-      walk.dirFindings.push(fileError(full, subdirectoryFinding(full)))
+      walk.dirFindings.push(fileResult(full, subdirectoryFinding(full)))
       if (entry.name !== 'node_modules') await walkTree(full, walk)
     } else if (kind === 'file') {
       walk.inputs.push({file: full, inManifestDir: true})
@@ -163,10 +167,12 @@ async function walkTree(dir: string, walk: Walk): Promise<void> {
   }
 }
 
+/* eslint-enable no-await-in-loop */
+
 async function listDir(dir: string): Promise<Dirent[]> {
   try {
     const entries = await readdir(dir, {withFileTypes: true})
-    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return entries.sort((a, b) => (a.name < b.name ? -1 : (a.name > b.name ? 1 : 0)))
   } catch (error) {
     throw new UserError(`${dir}: ${(error as Error).message}`, {exitCode: 1})
   }
@@ -177,8 +183,8 @@ async function entryKind(entry: Dirent, full: string): Promise<'dir' | 'file' | 
   if (entry.isDirectory()) return 'dir'
   if (entry.isFile()) return 'file'
   if (!entry.isSymbolicLink()) return 'other'
-  const target = await stat(full).catch(() => undefined)
-  return target?.isDirectory() ? 'dir' : target?.isFile() ? 'file' : 'other'
+  const target = await stat(full).catch(() => {})
+  return target?.isDirectory() ? 'dir' : (target?.isFile() ? 'file' : 'other')
 }
 
 async function readInput(input: Input, options: ValidateOptions): Promise<{bytes: Buffer} | {error: Finding}> {
@@ -200,6 +206,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   const worker = async () => {
     while (next < items.length) {
       const i = next++
+      // eslint-disable-next-line no-await-in-loop -- each worker takes one item at a time
       out[i] = await fn(items[i]!)
     }
   }

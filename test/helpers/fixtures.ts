@@ -20,7 +20,9 @@ export function expectations(text: string): Expectation[] {
   const out: Expectation[] = []
   for (const line of text.split('\n')) {
     const m = EXPECT.exec(line)
-    if (m) out.push({column: Number(m[4]), line: Number(m[3]), path: m[2]!, rule: m[1]!, severity: (m[5] ?? 'error') as 'error' | 'warning'})
+    if (m) out.push({
+      column: Number(m[4]), line: Number(m[3]), path: m[2]!, rule: m[1]!, severity: (m[5] ?? 'error') as 'error' | 'warning',
+    })
   }
 
   return out
@@ -29,15 +31,15 @@ export function expectations(text: string): Expectation[] {
 /** Rules a valid fixture says it exercises without tripping them (`# passes: RULE RULE …`). */
 export function passes(text: string): string[] {
   return text
-    .split('\n')
-    .filter((l) => l.startsWith('# passes: '))
-    .flatMap((l) => l.slice('# passes: '.length).trim().split(/\s+/))
+  .split('\n')
+  .filter(l => l.startsWith('# passes: '))
+  .flatMap(l => l.slice('# passes: '.length).trim().split(/\s+/))
 }
 
 export function fixtureFiles(dir: string): Array<{file: string; name: string; text: string}> {
   const full = path.join(FIXTURES, dir)
   return readdirSync(full)
-    .filter((name) => !name.startsWith('.'))
-    .sort()
-    .map((name) => ({file: path.join(full, name), name, text: readFileSync(path.join(full, name), 'utf8')}))
+  .filter(name => !name.startsWith('.'))
+  .sort()
+  .map(name => ({file: path.join(full, name), name, text: readFileSync(path.join(full, name), 'utf8')}))
 }

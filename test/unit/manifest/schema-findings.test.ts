@@ -23,7 +23,7 @@ describe('schema findings', () => {
     const findings = schemaFindings(
       [{instancePath: '/spec/containers/0', keyword: 'additionalProperties', params: {additionalProperty: 'imagePullPolcy'}}],
       doc,
-      (p) => propertiesAt(schema, p),
+      p => propertiesAt(schema, p),
     )
     expect(findings).to.deep.equal([
       {
@@ -53,7 +53,9 @@ describe('schema findings', () => {
       [
         {instancePath: '/spec/containers/0', keyword: 'required', params: {missingProperty: 'name'}},
         {instancePath: '/spec/containers/0/args/1', keyword: 'type', params: {type: 'string'}},
-        {instancePath: '/spec/x', keyword: 'minimum', message: 'must be >= 1', params: {}},
+        {
+          instancePath: '/spec/x', keyword: 'minimum', message: 'must be >= 1', params: {},
+        },
       ],
       {spec: {containers: [{args: ['a', 3]}], x: 0}},
       () => [],

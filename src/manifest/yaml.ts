@@ -1,0 +1,44 @@
+import * as jsyaml from 'js-yaml'
+
+/**
+ * The YAML the kubelet reads. Manifests are decoded by sigs.k8s.io/yaml on top of go-yaml v2, which
+ * implements YAML 1.1 scalars: `yes`/`no`/`on`/`off`/`y`/`n` are booleans and `0644` is octal (420).
+ * js-yaml 4 speaks YAML 1.2, so its core booleans and integers are swapped for go-yaml's. Timestamps
+ * stay strings, as they reach the API as JSON strings.
+ */
+
+const BOOL_TRUE = new Set(['on', 'On', 'ON', 'true', 'True', 'TRUE', 'y', 'Y', 'yes', 'Yes', 'YES'])
+const BOOL_FALSE = new Set(['false', 'False', 'FALSE', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'])
+
+const bool11 = new jsyaml.Type('tag:yaml.org,2002:bool', {
+  construct: (data: string) => BOOL_TRUE.has(data),
+  kind: 'scalar',
+  predicate: (value: object) => typeof value === 'boolean',
+  represent: (value: object) => (value ? 'true' : 'false'),
+  resolve: (data: null | string) => data !== null && (BOOL_TRUE.has(data) || BOOL_FALSE.has(data)),
+})
+
+/** go-yaml v2 integers: decimal, 0-prefixed octal, 0x hex, 0b binary, with optional sign and underscores. */
+const INT11 = /^[-+]?(0b[01_]+|0x[\da-fA-F_]+|0[0-7_]+|0|[1-9][\d_]*)$/
+
+const int11 = new jsyaml.Type('tag:yaml.org,2002:int', {
+  construct(data: string) {
+    const text = data.replaceAll('_', '')
+    const sign = text.startsWith('-') ? -1 : 1
+    const digits = text.replace(/^[-+]/, '')
+    if (digits.startsWith('0b')) return sign * Number.parseInt(digits.slice(2), 2)
+    if (digits.startsWith('0x')) return sign * Number.parseInt(digits.slice(2), 16)
+    if (digits.length > 1 && digits.startsWith('0')) return sign * Number.parseInt(digits.slice(1), 8)
+    return sign * Number.parseInt(digits, 10)
+  },
+  kind: 'scalar',
+  predicate: (value: object) => typeof value === 'number' && Number.isInteger(value),
+  represent: String,
+  resolve: (data: null | string) => data !== null && INT11.test(data),
+})
+
+const {types} = jsyaml as unknown as {types: Record<'float' | 'merge' | 'null', jsyaml.Type>}
+
+export const KUBE_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [types.null, bool11, int11, types.float, types.merge],
+})
