@@ -222,12 +222,13 @@ async function convert(raw: Schema, origins: Map<string, Origin[]>): Promise<Sch
     return `#/definitions/${name}`
   }
 
+  const validators = new Map<string, PackageValidator>()
+  await Promise.all([...located.values()].map(async origin => validators.set(origin.module, await packageValidator(origin.module))))
   const definitions: Record<string, Schema> = {}
   for (const [local, definition] of Object.entries(rawDefinitions)) {
     const origin = located.get(local)
-    if (!origin) continue
-    // eslint-disable-next-line no-await-in-loop -- one module at a time keeps the probes' order fixed
-    const validate = await packageValidator(origin.module)
+    const validate = origin && validators.get(origin.module)
+    if (!origin || !validate) throw new Error(`no origin for type ${local}`)
     definitions[origin.name] = convertDefinition(origin.name, definition, validate, ref)
   }
 
