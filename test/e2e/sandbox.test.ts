@@ -13,6 +13,7 @@ import {
   PRIVATE_DIRS,
   run,
   type Sandbox,
+  SANDBOX_BASE,
   SandboxCommandError,
   startSandbox,
 } from '../sandbox/index.js'
@@ -303,6 +304,19 @@ describe('sandbox nodes', function () {
     await sessionExit
     expect(processesOf(short.dir)).to.deep.equal([])
     expect((await ssh(sandbox, ['node1', 'true'])).code, 'the other sandbox').to.equal(0)
+  })
+
+  it('fails to start with the reason from the sshd log, and leaves nothing behind', async () => {
+    let error: unknown
+    await startSandbox({nodes: 2, sshdConfig: 'NoSuchOption yes'}).catch((error_: unknown) => {
+      error = error_
+    })
+    const message = String(error)
+    expect(message).to.match(/sandbox node node\d \(.*\) did not start: .*Bad configuration option: NoSuchOption/)
+    const dir = path.dirname(path.dirname(/\((.*)\)/.exec(message)?.[1] ?? '/'))
+    expect(dir.startsWith(`${SANDBOX_BASE}/`)).to.equal(true)
+    expect(existsSync(dir)).to.equal(false)
+    expect(processesOf(dir)).to.deep.equal([])
   })
 
   it('cleans up after a test process that is interrupted or killed', async () => {

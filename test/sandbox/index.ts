@@ -11,7 +11,7 @@ import {generateEd25519} from './keys.js'
 import {
   Node, type NodeUser, OVERLAY_DIRS, PRIVATE_DIRS, type SandboxNode,
 } from './node.js'
-import {run, sleep} from './process.js'
+import {run, settleAll, sleep} from './process.js'
 import {
   allocateSandboxDir, cleanupStale, type LiveSandbox, SANDBOX_BASE, track, untrack,
 } from './registry.js'
@@ -119,8 +119,8 @@ function privateDirs(extra: string[]): string[] {
   // Not under /tmp: that is where the node's own files are, and it is mounted over last.
   const bases = [...PRIVATE_DIRS, ...OVERLAY_DIRS].filter(base => !SANDBOX_BASE.startsWith(`${base}/`))
   for (const dir of extra) {
-    if (path.posix.normalize(dir) !== dir || !bases.some(base => dir.startsWith(`${base}/`))) {
-      throw new Error(`private directory ${dir} must be a normal absolute path under one of ${bases.join(' ')}`)
+    if (path.posix.normalize(dir) !== dir || /\s/.test(dir) || !bases.some(base => dir.startsWith(`${base}/`))) {
+      throw new Error(`private directory ${dir} must be a normal absolute path without spaces under one of ${bases.join(' ')}`)
     }
   }
 
@@ -260,16 +260,23 @@ class SandboxImpl implements LiveSandbox, Sandbox {
       })
     this.nodes = names.map((name, i) => nodeOf(name, i + 1))
     if (options.bastion) this.bastion = nodeOf(BASTION, 254)
-    // The passphrase-protected key takes ssh-keygen a while (bcrypt): make it while the nodes start.
-    const [encryptedPublicKey, publicKey] = await Promise.all([
-      generateUserKey(this.encryptedIdentityFile, this.passphrase),
-      generateUserKey(this.identityFile, ''),
+    // The passphrase-protected key takes ssh-keygen a while (bcrypt): make it while the nodes start. Wait for
+    // everything even when something fails, so that stop() finds every node that got started.
+    let publicKeys = ''
+    await settleAll([
+      (async () => {
+        const keys = await Promise.all([
+          generateUserKey(this.identityFile, ''),
+          generateUserKey(this.encryptedIdentityFile, this.passphrase),
+        ])
+        publicKeys = keys.join('')
+      })(),
       ...this.allNodes.map(async node => {
         await node.init()
         await node.start()
       }),
     ])
-    await Promise.all(this.allNodes.map(node => node.authorize(`${publicKey}${encryptedPublicKey}`)))
+    await Promise.all(this.allNodes.map(node => node.authorize(publicKeys)))
     await this.writeSshConfig(options.user ?? 'root', new Set(behindBastion))
     await this.writeKnownHosts()
   }

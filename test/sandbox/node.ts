@@ -409,7 +409,7 @@ export class Node implements SandboxNode {
     while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') {
       if (!this.child || Date.now() > deadline) {
         const log = existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8').trim().split('\n').slice(-5) : []
-        throw new Error(`sandbox node ${this.name} did not start: ${log.join(' | ')}`)
+        throw new Error(`sandbox node ${this.name} (${this.spec.dir}) did not start: ${log.join(' | ')}`)
       }
 
       // eslint-disable-next-line no-await-in-loop

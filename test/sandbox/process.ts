@@ -118,6 +118,12 @@ export function kill(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** Waits for every promise, then rejects with the first failure if there was one. */
+export async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const failure = (await Promise.allSettled(promises)).find(result => result.status === 'rejected')
+  if (failure) throw failure.reason
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise(resolve => {
     setTimeout(resolve, ms)
