@@ -4,5 +4,13 @@ import module from 'node:module'
 // Node >= 22.8 caches compiled code between runs; on Node 20 the call does not exist.
 // eslint-disable-next-line n/no-unsupported-features/node-builtins
 module.enableCompileCache?.()
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+
+// `validate` runs in pre-commit hooks on every commit: it skips loading oclif when it can.
+const [command, ...rest] = process.argv.slice(2)
+const handled
+  = command === 'validate'
+  	&& (await import('../dist/cli/fast-validate.js')).fastValidate(rest, new URL('../package.json', import.meta.url))
+if (!(await handled)) {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}
