@@ -7,10 +7,13 @@ module.enableCompileCache?.()
 
 // `validate` runs in pre-commit hooks on every commit: it skips loading oclif when it can.
 const [command, ...rest] = process.argv.slice(2)
-const handled
-  = command === 'validate'
-  	&& (await import('../dist/cli/fast-validate.js')).fastValidate(rest, new URL('../package.json', import.meta.url))
-if (!(await handled)) {
+let handled = false
+if (command === 'validate') {
+  const {fastValidate} = await import('../dist/cli/fast-validate.js')
+  handled = await fastValidate(rest, new URL('../package.json', import.meta.url))
+}
+
+if (!handled) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }
