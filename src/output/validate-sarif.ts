@@ -30,7 +30,7 @@ export interface ValidateSarifOptions {
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json'
 
 // The subset of SARIF 2.1.0 written here (names as in the spec).
-interface ArtifactLocation {
+export interface ArtifactLocation {
   uri: string
   uriBaseId?: string
 }
