@@ -1,4 +1,4 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {parseArgs, type ParseArgsConfig} from 'node:util'
 
 import {VALIDATE_FLAGS, type ValidateFlags} from './validate-flags.js'
@@ -24,7 +24,6 @@ export async function fastValidate(argv: string[], packageJsonUrl: URL): Promise
   const flags = parsed.values as unknown as Partial<ValidateFlags>
   const format = flags.format ?? VALIDATE_FLAGS.format.default
   if (!(VALIDATE_FLAGS.format.options as readonly string[]).includes(format)) return false
-  if (flags.schema !== undefined && !existsSync(flags.schema)) return false
 
   const {version} = JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as {version: string}
   try {

@@ -25,10 +25,10 @@ Exit status: 0 when there are no errors (warnings allowed), 1 when a manifest is
   ]
   static flags = {
     format: Flags.string({...plain(format), options: [...format.options]}),
-    ignore: Flags.string({...plain(ignore)}),
+    ignore: Flags.string({...plain(ignore), multipleNonGreedy: true}),
     'node-name': Flags.string(plain(nodeName)),
     quiet: Flags.boolean(plain(quiet)),
-    schema: Flags.file({...plain(schema), exists: true}),
+    schema: Flags.file(plain(schema)),
   }
   static strict = false
   static summary = 'Check static pod manifests before they reach a node.'
