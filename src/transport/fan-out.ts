@@ -176,12 +176,12 @@ function formatLimit(ms: number): string {
 }
 
 /** 0 when every node succeeded, 1 when any failed or was unreachable (docs/design.md "Exit codes"). */
-export function exitCodeFor(outcomes: ReadonlyArray<NodeOutcome<unknown>>): 0 | 1 {
+export function exitCodeFor(outcomes: ReadonlyArray<{status: NodeStatus}>): 0 | 1 {
   return outcomes.some(outcome => outcome.status === 'failed' || outcome.status === 'unreachable') ? 1 : 0
 }
 
 /** Counts per status. */
-export function countStatuses(outcomes: ReadonlyArray<NodeOutcome<unknown>>): Record<NodeStatus, number> {
+export function countStatuses(outcomes: ReadonlyArray<{status: NodeStatus}>): Record<NodeStatus, number> {
   const counts: Record<NodeStatus, number> = {
     changed: 0, failed: 0, ok: 0, unchanged: 0, unreachable: 0,
   }
