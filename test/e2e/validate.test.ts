@@ -9,6 +9,12 @@ import {FIXTURES} from '../helpers/fixtures.js'
 const fixture = (name: string) => path.join(FIXTURES, 'manifests', name)
 const STACK_TRACE = /^\s+at .+\(.+:\d+:\d+\)$/m
 
+/** The same command line, run through oclif's execute() instead of bin/run.js's fast path. */
+function viaOclif(args: string[]) {
+  const script = `import {execute} from '@oclif/core'; await execute({args: ${JSON.stringify(args)}, dir: ${JSON.stringify(BIN)}})`
+  return runNode(['--input-type=module', '-e', script])
+}
+
 describe('staticpod validate (built CLI)', () => {
   let dir: string
 
@@ -116,8 +122,6 @@ describe('staticpod validate (built CLI)', () => {
   })
 
   it('gives the same output through oclif as through the fast path', async () => {
-    const viaOclif = (args: string[]) =>
-      runNode(['--input-type=module', '-e', `import {execute} from '@oclif/core'; await execute({args: ${JSON.stringify(args)}, dir: ${JSON.stringify(BIN)}})`])
     for (const args of [
       ['validate', 'examples'],
       ['validate', '-f', 'json', '--ignore', 'api', fixture('invalid-names.yaml')],
