@@ -14,6 +14,7 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../errors.js'
+import {withoutNulls} from './object.js'
 
 /**
  * One schema violation, as ajv reports it. For unknown fields: keyword 'additionalProperties',
@@ -136,7 +137,7 @@ export async function compilePodSchemaFile(file: string): Promise<PodSchemaValid
  */
 function validatorOf(validate: AjvValidateFunction): PodSchemaValidator {
   return doc => {
-    if (validate(withoutNullFields(doc))) return []
+    if (validate(withoutNulls(doc))) return []
     const errors = validate.errors ?? []
     const wrongType = new Set(errors.filter(e => e.keyword === 'type').map(e => e.instancePath))
     return errors.filter(e => !(e.keyword === 'format' && wrongType.has(e.instancePath))).map(e => ({
@@ -205,11 +206,3 @@ function walk(node: unknown, visit: (key: string, value: unknown) => void): void
   }
 }
 
-/** A copy without null-valued object fields (array items stay: a null item is an error). */
-function withoutNullFields(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(item => withoutNullFields(item))
-  if (value === null || typeof value !== 'object') return value
-  const out: Record<string, unknown> = {}
-  for (const [key, field] of Object.entries(value)) if (field !== null) out[key] = withoutNullFields(field)
-  return out
-}
