@@ -6,22 +6,23 @@
  */
 import {Flags} from '@oclif/core'
 
+import {UserError} from './errors.js'
 import {DEFAULT_HANDSHAKES, DEFAULT_PARALLEL} from './transport/fan-out.js'
 
 const UNITS: Record<string, number> = {
   '': 1000, h: 3_600_000, m: 60_000, ms: 1, s: 1000,
 }
 
-/** `500ms`, `30s`, `5m`, `1h`, `1m30s`; a bare number is seconds. Returns milliseconds. */
+/** `500ms`, `30s`, `5m`, `1h`, `1m30s`; a bare number is seconds. Returns milliseconds; a usage error (exit 2) otherwise. */
 export function parseDuration(text: string): number {
   const input = text.trim()
   const parts = [...input.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)?/g)]
   const total = parts.reduce((sum, [, amount, unit]) => sum + (Number(amount) * UNITS[unit ?? '']!), 0)
   if (parts.length === 0 || parts.map(([whole]) => whole).join('') !== input || (parts.length > 1 && parts.some(part => !part[2]))) {
-    throw new Error(`invalid duration "${text}": use e.g. 500ms, 30s, 5m, 1h or 1m30s`)
+    throw new UserError(`invalid duration "${text}": use e.g. 500ms, 30s, 5m, 1h or 1m30s`)
   }
 
-  if (total <= 0) throw new Error(`invalid duration "${text}": must be more than 0`)
+  if (total <= 0) throw new UserError(`invalid duration "${text}": must be more than 0`)
   return Math.round(total)
 }
 
