@@ -40,18 +40,35 @@ export function * eachContainer(spec: Obj | undefined): Generator<ContainerRef> 
 }
 
 /**
- * A copy without null-valued object fields: the API decodes `field: null` (and `field:` with nothing
- * after it in YAML) as unset, so neither the schema nor the rules should see them.
+ * The value without null-valued object fields: the API decodes `field: null` (and `field:` with
+ * nothing after it in YAML) as unset, so neither the schema nor the rules should see them. Copies
+ * only what changes; a manifest without nulls comes back as it is.
  */
 export function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(v => withoutNulls(v))
-  if (value !== null && typeof value === 'object') {
-    const out: Obj = {}
-    for (const [k, v] of Object.entries(value)) if (v !== null) out[k] = withoutNulls(v)
-    return out
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) {
+    let out: undefined | unknown[]
+    for (const [i, item] of value.entries()) {
+      const pruned = withoutNulls(item)
+      if (pruned !== item) (out ??= [...value])[i] = pruned
+    }
+
+    return out ?? value
   }
 
-  return value
+  let out: Obj | undefined
+  for (const [key, field] of Object.entries(value)) {
+    if (field === null) {
+      out ??= {...value}
+      delete out[key]
+      continue
+    }
+
+    const pruned = withoutNulls(field)
+    if (pruned !== field) (out ??= {...value})[key] = pruned
+  }
+
+  return out ?? value
 }
 
 /** The value a JSON pointer names, or undefined. */
