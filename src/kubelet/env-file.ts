@@ -417,7 +417,10 @@ function patchRaw(source: string, a: EnvAssignment, spans: Span[]): string | und
       to = last.end - a.valueStart
       context = first.context
       for (let k = s.from; k < s.to; k++) if (a.chars[k]!.context !== context) return undefined
-      for (let r = from; r < to; r++) if (a.owners[r] === -1) return undefined
+      // Syntax inside the span: a removal may take escaped newlines along, never a quote delimiter.
+      for (let r = from; r < to; r++) {
+        if (a.owners[r] === -1 && (s.text !== '' || raw[r] === '"' || raw[r] === "'")) return undefined
+      }
     } else if (s.from > 0) {
       const prev = a.chars[s.from - 1]!
       from = prev.end - a.valueStart
