@@ -267,7 +267,8 @@ const EMPTY_DIR_ENUMS: Enums = {medium: ['', 'HugePages', 'Memory']}
 function checkEnums(obj: Obj, path: string, enums: Enums, report: Report): void {
   for (const [field, allowed] of Object.entries(enums)) {
     const value = obj[field]
-    if (typeof value !== 'string' || allowed.includes(value)) continue
+    // An empty value is defaulted by the API server before validation.
+    if (typeof value !== 'string' || value === '' || allowed.includes(value)) continue
     if (field === 'medium' && value.startsWith('HugePages-')) continue
     const hint = allowed.find(a => a.toLowerCase() === value.toLowerCase())
     report(

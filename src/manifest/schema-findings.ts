@@ -64,6 +64,8 @@ function toFinding(
   }
 
   case 'enum': {
+    // The API defaults an empty enum field (restartPolicy: "") before validating it.
+    if (valueAt(doc, path) === '') return undefined
     const allowed = (params.allowedValues as undefined | unknown[]) ?? []
     return {
       message: `${fieldName(path)} ${JSON.stringify(valueAt(doc, path))} is not one of ${allowed.map(String).filter(Boolean).join(', ')}`,
