@@ -110,6 +110,8 @@ const NEW_FILE_HEADER = `apiVersion: ${KUBELET_API_VERSION}\nkind: ${KUBELET_KIN
 export function setConfigField(text: string | undefined, field: string, value: unknown): string {
   const source = text === undefined || text.trim() === '' ? NEW_FILE_HEADER : text
   const path = field.split('.')
+  const current = getField(parseKubeletConfig(source, '').data, field)
+  if (current.present && JSON.stringify(current.value) === JSON.stringify(value)) return source
   const json = editJson(source, data => Object.assign(data, mergePatch(data, nest(path, value))))
   if (json !== undefined) return json
   const doc = parseDocument(source)
