@@ -4,6 +4,7 @@
  * unauthenticated connections beyond 10, a bastion included), a per-node time limit that also stops
  * the remote work. One node's failure never stops the others; every node gets an outcome.
  */
+import {formatMs} from './duration.js'
 import {NodeError, NodeTimeoutError} from './errors.js'
 import {Semaphore} from './semaphore.js'
 
@@ -142,7 +143,7 @@ async function runOne<Target extends {name: string}, N extends Closable, T>(
       ? new Promise<never>(() => {})
       : new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          reject(new NodeTimeoutError(target.name, `${target.name} did not finish within ${formatLimit(options.timeoutMs!)}${connected ? '; its remote commands were stopped' : ' (still connecting)'}`))
+          reject(new NodeTimeoutError(target.name, `${target.name} did not finish within ${formatMs(options.timeoutMs!)}${connected ? '; its remote commands were stopped' : ' (still connecting)'}`))
         }, options.timeoutMs)
       })
 
@@ -169,10 +170,6 @@ function describe(error: unknown): {error: string; errorKind: string; hints?: st
   }
 
   return {error: error instanceof Error ? error.message : String(error), errorKind: 'error'}
-}
-
-function formatLimit(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
 }
 
 /** 0 when every node succeeded, 1 when any failed or was unreachable (docs/design.md "Exit codes"). */

@@ -8,10 +8,10 @@ import os from 'node:os'
 
 import type {NodeExec, RunOptions, RunResult} from './node.js'
 
+import {formatMs} from './duration.js'
 import {NodeError, NodeTimeoutError, SudoPasswordError} from './errors.js'
 import {sudoMissing, sudoWantsPassword} from './remote-command.js'
 import {quoteArgv} from './shell-quote.js'
-import {formatMs} from './ssh-node.js'
 
 export class LocalNode implements NodeExec {
   readonly name: string

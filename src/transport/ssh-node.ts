@@ -15,6 +15,7 @@ import os from 'node:os'
 import type {NodeExec, RunOptions, RunResult} from './node.js'
 import type {Endpoint, NodeTarget} from './target.js'
 
+import {formatMs} from './duration.js'
 import {
   AuthError, ConnectError, NodeError, NodeTimeoutError, SudoPasswordError,
 } from './errors.js'
@@ -471,13 +472,4 @@ function isSocket(path: string): boolean {
 function tildify(path: string): string {
   const home = os.homedir()
   return path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path
-}
-
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`
-  const seconds = ms / 1000
-  if (seconds < 60) return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`
-  const minutes = Math.floor(seconds / 60)
-  const rest = Math.round(seconds % 60)
-  return rest === 0 ? `${minutes}m` : `${minutes}m${rest}s`
 }
