@@ -108,8 +108,13 @@ const NEW_FILE_HEADER = `apiVersion: ${KUBELET_API_VERSION}\nkind: ${KUBELET_KIN
  * else last), with missing parent maps created. `text` undefined: a new file.
  */
 export function setConfigField(text: string | undefined, field: string, value: unknown): string {
-  const source = text === undefined || text.trim() === '' ? NEW_FILE_HEADER : text
   const path = field.split('.')
+  if (text === undefined || text.trim() === '') {
+    // A new file: apiVersion and kind first, then the field.
+    return NEW_FILE_HEADER + stringify(nest(path, value), {indentSeq: false, lineWidth: 0})
+  }
+
+  const source = text
   const current = getField(parseKubeletConfig(source, '').data, field)
   if (current.present && JSON.stringify(current.value) === JSON.stringify(value)) return source
   const json = editJson(source, data => Object.assign(data, mergePatch(data, nest(path, value))))
