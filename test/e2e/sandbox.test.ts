@@ -55,9 +55,14 @@ interface CliSandbox {
   nodes: {name: string; pid: number}[]
 }
 
+/** Sandbox processes started by a test; whatever a failing test leaves running is interrupted after it. */
+const cliChildren = new Set<ChildProcess>()
+
 /** Starts a sandbox in a separate process (test/sandbox/cli.ts), like a test run that gets interrupted or killed. */
 async function startCliSandbox(): Promise<CliSandbox> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, '2'], {stdio: ['ignore', 'pipe', 'pipe']})
+  cliChildren.add(child)
+  child.once('exit', () => cliChildren.delete(child))
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
@@ -76,6 +81,16 @@ describe('sandbox nodes', function () {
 
   before(async () => {
     sandbox = await startSandbox({nodes: 10})
+  })
+
+  afterEach(async () => {
+    await Promise.all([...cliChildren].map(child => {
+      const exited = new Promise(resolve => {
+        child.once('exit', resolve)
+      })
+      child.kill('SIGINT')
+      return exited
+    }))
   })
 
   after(async () => {
@@ -312,8 +327,8 @@ describe('sandbox nodes', function () {
       error = error_
     })
     const message = String(error)
-    expect(message).to.match(/sandbox node node\d \(.*\) did not start: .*Bad configuration option: NoSuchOption/)
-    const dir = path.dirname(path.dirname(/\((.*)\)/.exec(message)?.[1] ?? '/'))
+    expect(message).to.match(/sandbox node node\d \(.*\) did not start \(exited\): .*Bad configuration option: NoSuchOption/)
+    const dir = path.dirname(path.dirname(/\((\/.*?)\)/.exec(message)?.[1] ?? '/'))
     expect(dir.startsWith(`${SANDBOX_BASE}/`)).to.equal(true)
     expect(existsSync(dir)).to.equal(false)
     expect(processesOf(dir)).to.deep.equal([])

@@ -21,7 +21,8 @@ import {
 
 /** The script each node boots with; passed inline, so that it is found whatever /tmp becomes. */
 const INIT_SCRIPT = readFileSync(new URL('node-init.sh', import.meta.url), 'utf8')
-const START_TIMEOUT_MS = 10_000
+/** Generous: on a loaded 2-CPU machine ten nodes starting at once take seconds each. */
+const START_TIMEOUT_MS = 30_000
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 /** Directories that are copy-on-write per node (when they exist on the host): what the node writes there stays in it. */
@@ -409,7 +410,8 @@ export class Node implements SandboxNode {
     while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8') === '') {
       if (!this.child || Date.now() > deadline) {
         const log = existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8').trim().split('\n').slice(-5) : []
-        throw new Error(`sandbox node ${this.name} (${this.spec.dir}) did not start: ${log.join(' | ')}`)
+        const why = this.child ? `sshd not listening after ${START_TIMEOUT_MS / 1000}s` : 'exited'
+        throw new Error(`sandbox node ${this.name} (${this.spec.dir}) did not start (${why}): ${log.join(' | ')}`)
       }
 
       // eslint-disable-next-line no-await-in-loop
