@@ -91,6 +91,7 @@ export const KUBELET_FILES = {
 } as const
 
 export const DEFAULT_CONFIG_PATH = '/var/lib/kubelet/config.yaml'
+export const KUBEADM_FLAGS_ENV = '/var/lib/kubelet/kubeadm-flags.env'
 export const DEFAULT_MANIFEST_DIR = '/etc/kubernetes/manifests'
 export const K3S_MANIFEST_DIR = '/var/lib/rancher/k3s/agent/pod-manifests'
 export const RKE2_MANIFEST_DIR = '/var/lib/rancher/rke2/agent/pod-manifests'
@@ -150,6 +151,8 @@ export interface KubeletEffective {
   envFiles: EnvFileRef[]
   /** Flags in command-line order with their sources (the running command line when known). */
   flags: FlagOccurrence[]
+  /** What the computation was given besides the files (planEdit checks its result with it). */
+  input: {existing: string[]; systemctlCat?: string}
   layout: Layout
   /** The running kubelet's argv, when given. */
   running?: string[]
@@ -310,6 +313,7 @@ export function computeEffective(input: KubeletNodeFiles): KubeletEffective {
     configFileExists,
     envFiles,
     flags,
+    input: {existing: [...input.existing ?? []], ...(input.systemctlCat === undefined ? {} : {systemctlCat: input.systemctlCat})},
     layout,
     running,
     settings,
@@ -598,7 +602,7 @@ export function flagHome(eff: KubeletEffective): undefined | {file: string; vari
     const m = /^\$\{?([A-Z_a-z]\w*)\}?$/.exec(word)
     if (!m || !referenced(m[1]!)) continue
     const file = defined(m[1]!)
-    if (file && file.path !== '/var/lib/kubelet/kubeadm-flags.env') return {file: file.path, variable: m[1]!}
+    if (file && file.path !== KUBEADM_FLAGS_ENV) return {file: file.path, variable: m[1]!}
   }
 
   return undefined
@@ -649,6 +653,9 @@ export function planEdit(eff: KubeletEffective, edit: KubeletEdit): EditPlan {
       changes.push({
         action, file: home.file, key, where: {variable: home.variable},
       })
+      if (home.file === KUBEADM_FLAGS_ENV) {
+        warnings.push(`kubeadm rewrites ${KUBEADM_FLAGS_ENV} on init, join and upgrade: --${def.flag} may come back there`)
+      }
     }
 
     for (const f of eff.flags.filter(x => x.name === def.flag && !('variable' in x.source))) {
@@ -705,7 +712,7 @@ export function planEdit(eff: KubeletEffective, edit: KubeletEdit): EditPlan {
   }
 
   // Check the result the way the kubelet will see it.
-  const after = computeEffective({cmdline: undefined, files: texts})
+  const after = computeEffective({existing: [...eff.input.existing, ...changed], files: texts, systemctlCat: eff.input.systemctlCat})
   if (after.argv || !eff.argv) {
     for (const {def, key, value} of sets) {
       const s = setting(after, settingKey(def))

@@ -214,6 +214,22 @@ describe('kubelet/effective', () => {
       expect(setting(applied('kubeadm-deb', plan, overrides), 'staticPodPath').value).to.equal('/etc/kubelet.d')
     })
 
+    it('kubeadm: moving a flag from kubeadm-flags.env into config.yaml warns that kubeadm may put it back', () => {
+      const plan = planEdit(eff('kubeadm-deb'), {set: {containerRuntimeEndpoint: 'unix:///run/crio/crio.sock'}})
+      expect([...plan.files.keys()]).to.deep.equal(['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env'])
+      expect(plan.files.get('/var/lib/kubelet/kubeadm-flags.env')).to.equal('KUBELET_KUBEADM_ARGS="--pod-infra-container-image=registry.k8s.io/pause:3.9"\n')
+      expect(plan.warnings).to.include('kubeadm rewrites /var/lib/kubelet/kubeadm-flags.env on init, join and upgrade: --container-runtime-endpoint may come back there')
+      expect(setting(applied('kubeadm-deb', plan), 'container-runtime-endpoint')).to.deep.include({
+        source: {field: 'containerRuntimeEndpoint', file: '/var/lib/kubelet/config.yaml'}, value: 'unix:///run/crio/crio.sock',
+      })
+    })
+
+    it('plans from `systemctl cat` output as well as from unit files', () => {
+      const plan = planEdit(eff('kubeadm-deb', {}, {systemctlCat: capture('kubeadm-deb.systemctl-cat.txt')}), {set: {maxPods: '20'}})
+      expect([...plan.files.keys()]).to.deep.equal(['/var/lib/kubelet/config.yaml'])
+      expect(plan.warnings).to.have.length(1)
+    })
+
     it('kubeadm: a flag-only setting goes to KUBELET_EXTRA_ARGS in /etc/default/kubelet or /etc/sysconfig/kubelet', () => {
       const deb = planEdit(eff('kubeadm-deb'), {set: {'hostname-override': 'node-1'}})
       expect(Object.fromEntries(deb.files)).to.deep.equal({'/etc/default/kubelet': 'KUBELET_EXTRA_ARGS="--hostname-override=node-1"\n'})
