@@ -6,7 +6,7 @@ import type {Duplex} from 'node:stream'
  * checked against its own name. ssh2 is imported only when something connects.
  */
 import type {
-  AnyAuthMethod, Client, ClientChannel, ConnectConfig, ParsedKey,
+  AnyAuthMethod, BaseAgent, Client, ClientChannel, ConnectConfig, IdentityCallback, ParsedKey, SignCallback, SigningRequestOptions,
 } from 'ssh2'
 
 import {readFileSync, statSync} from 'node:fs'
@@ -323,7 +323,10 @@ function authMethods(ssh2: Ssh2, endpoint: Endpoint, warn: (message: string) => 
   if (endpoint.identityAgent) {
     if (isSocket(endpoint.identityAgent)) {
       plan.noAgent = false
-      plan.methods.push({label: `ssh-agent (${endpoint.identityAgent})`, method: {agent: endpoint.identityAgent, type: 'agent', username}})
+      const agent = endpoint.identitiesOnly
+        ? agentLimitedTo(ssh2, endpoint.identityAgent, new Set(endpoint.identityFiles.map(file => publicKeyOf(ssh2, file)).filter(key => key !== undefined)))
+        : endpoint.identityAgent
+      plan.methods.push({label: `ssh-agent (${endpoint.identityAgent})`, method: {agent, type: 'agent', username}})
     } else warn(`${endpoint.name}: ssh-agent socket ${endpoint.identityAgent} does not exist; not using an agent`)
   }
 
@@ -348,6 +351,45 @@ function authMethods(ssh2: Ssh2, endpoint: Endpoint, warn: (message: string) => 
   }
 
   return plan
+}
+
+/** The agent, showing only the keys whose public blobs (base64) are in `allowed` (IdentitiesOnly). */
+function agentLimitedTo(ssh2: Ssh2, socket: string, allowed: Set<string>): BaseAgent {
+  const inner = new ssh2.OpenSSHAgent(socket)
+  class LimitedAgent extends ssh2.BaseAgent<ParsedKey> {
+    getIdentities(cb: IdentityCallback<ParsedKey>): void {
+      inner.getIdentities((error, keys) => cb(error, keys?.filter(key => allowed.has(publicBlob(key)))))
+    }
+
+    sign(pubKey: ParsedKey, data: Buffer, options: unknown, cb?: unknown): void {
+      inner.sign(pubKey, data, options as SigningRequestOptions, cb as SignCallback)
+    }
+  }
+  return new LimitedAgent()
+}
+
+function publicBlob(key: ParsedKey | {pubKey: unknown}): string {
+  const parsed = ('pubKey' in key ? key.pubKey : key) as ParsedKey | {pubKey: ParsedKey}
+  const inner = 'getPublicSSH' in parsed ? parsed : parsed.pubKey
+  return typeof inner.getPublicSSH === 'function' ? inner.getPublicSSH().toString('base64') : ''
+}
+
+/** The public key blob (base64) of an identity file: from FILE.pub, else from the key if it is not encrypted. */
+function publicKeyOf(ssh2: Ssh2, file: string): string | undefined {
+  try {
+    const [, blob] = readFileSync(`${file}.pub`, 'utf8').trim().split(/\s+/)
+    if (blob) return blob
+  } catch {
+    // no .pub next to it
+  }
+
+  try {
+    const parsed = ssh2.utils.parseKey(readFileSync(file))
+    const key = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed
+    return key && !(key instanceof Error) ? key.getPublicSSH().toString('base64') : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function classifyConnectError(error: Error & {code?: string; level?: string}, label: string, endpoint: Endpoint, auth: AuthPlan, timeoutMs: number): NodeError {

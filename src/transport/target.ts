@@ -11,6 +11,8 @@ export interface Endpoint {
   /** The address to connect to (HostName). */
   host: string
   hostKey: HostKeyPolicy
+  /** IdentitiesOnly: of the agent's keys, only those of identityFiles are offered. */
+  identitiesOnly: boolean
   /** ssh-agent socket (IdentityAgent / SSH_AUTH_SOCK), if any. */
   identityAgent?: string
   /** Private key files to try, in order. */

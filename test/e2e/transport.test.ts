@@ -128,6 +128,39 @@ describe('e2e: SSH transport', function () {
       expect(run.code, run.stderr).to.equal(0)
       expect(run.stdout.match(/reachable/g)).to.have.length(3)
     })
+
+    it('IdentitiesOnly: offers only those of the agent\'s keys that are IdentityFiles', async () => {
+      await sandbox.startAgent({encrypted: true})
+      const stranger = path.join(work, 'stranger')
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'not authorised anywhere', '-f', stranger])
+      const only = (file: string): string =>
+        sshConfig(`only-${path.basename(file)}`, block => `${block.replace(sandbox.identityFile, file).trimEnd()}\n  IdentitiesOnly yes\n\n`)
+      const inAgent = await staticpod(['nodes', 'node1', '--ssh-config', only(sandbox.encryptedIdentityFile)], sandbox.env())
+      expect(inAgent.code, inAgent.stderr).to.equal(0)
+      // The agent's (authorised) key is not the IdentityFile: it must not be offered.
+      const notInAgent = await staticpod(['nodes', 'node1', '--ssh-config', only(stranger)], sandbox.env())
+      expect(notInAgent.code).to.equal(1)
+      expect(notInAgent.stderr).to.include(`refused the keys offered (tried ssh-agent (${sandbox.agent!.socket}), ${stranger})`)
+    })
+  })
+
+  describe('jump hosts', () => {
+    it('goes through two hops (ProxyJump bastion,node1), checking each hop\'s key', async () => {
+      const node2 = sandbox.node('node2')
+      const base = readFileSync(sandbox.sshConfigPath, 'utf8')
+      const config = path.join(work, 'two-hops')
+      writeFileSync(config, `${base}\nHost two-hops\n  HostName ${node2.address}\n  ProxyJump bastion,node1\n  User root\n  IdentityFile ${sandbox.identityFile}\n  UserKnownHostsFile ${sandbox.knownHostsPath}\n  StrictHostKeyChecking yes\n`)
+      const run = await staticpod(['nodes', 'two-hops', '--ssh-config', config, '--json'], sandbox.env())
+      expect(run.code, run.stderr).to.equal(0)
+      expect(JSON.parse(run.stdout)[0]).to.include({
+        address: node2.address, hostname: 'node2', reachable: true, via: 'bastion > node1',
+      })
+      // the middle hop's key is checked against the middle hop's own name
+      await sandbox.writeKnownHosts([...sandbox.nodes.filter(node => node.name !== 'node1'), sandbox.bastion!])
+      const refused = await staticpod(['nodes', 'two-hops', '--ssh-config', config, '--json'], sandbox.env())
+      expect(refused.code).to.equal(1)
+      expect(JSON.parse(refused.stdout)[0].error).to.include(`cannot reach two-hops through jump host node1: the host key of node1 (${sandbox.node('node1').address}) is not known`)
+    })
   })
 
   describe('host keys', () => {
