@@ -37,7 +37,7 @@ function hostMounts(): string {
 
 /** Host processes whose command line names the directory: nodes' unshare processes, the agent. */
 function processesOf(dir: string): number[] {
-  return pids().filter(pid => processCommandLine(pid)?.includes(dir))
+  return pids().filter(pid => processCommandLine(pid)?.includes(`${dir}/`))
 }
 
 async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {

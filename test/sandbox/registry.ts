@@ -81,7 +81,7 @@ export function reapSandboxDirSync(dir: string, extraPids: number[] = []): void 
     }
   })
   for (const pid of recorded) {
-    if (processCommandLine(pid)?.includes(dir)) kill(pid, 'SIGKILL')
+    if (processCommandLine(pid)?.includes(`${dir}/`)) kill(pid, 'SIGKILL')
   }
 
   for (const pid of extraPids) kill(pid, 'SIGKILL')
