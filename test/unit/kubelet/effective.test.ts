@@ -72,6 +72,17 @@ describe('kubelet/effective', () => {
       })
     })
 
+    it('resolves variables as systemd does: EnvironmentFile= beats Environment=, later files beat earlier ones', () => {
+      const overrides = {
+        '/etc/default/kubelet': 'KUBELET_EXTRA_ARGS=--max-pods=7\n',
+        '/etc/systemd/system/kubelet.service.d/20-env.conf': '[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--max-pods=5"\n',
+        '/var/lib/kubelet/kubeadm-flags.env': 'KUBELET_KUBEADM_ARGS=\nKUBELET_EXTRA_ARGS=--max-pods=1\n',
+      }
+      const s = setting(eff('kubeadm-deb', overrides), 'max-pods')
+      expect(s).to.deep.include({source: {file: '/etc/default/kubelet', variable: 'KUBELET_EXTRA_ARGS'}, value: 7})
+      expect(s.overridden).to.deep.equal([{source: {default: true}, value: 110}])
+    })
+
     it('a --config-dir drop-in beats the config file; lists are replaced and maps merged', () => {
       const e = eff('config-only')
       expect(e.configDropIns).to.deep.equal(['/etc/kubernetes/kubelet/config.d/10-static-pods.conf', '/etc/kubernetes/kubelet/config.d/20-dns.conf'])
