@@ -48,6 +48,7 @@ export const nodeFlags = {
   parallel: Flags.integer({
     default: DEFAULT_PARALLEL,
     helpGroup: 'NODE',
+    helpValue: 'N',
     min: 1,
     summary: `Nodes to work on at once (connections being opened: at most ${DEFAULT_HANDSHAKES}).`,
   }),
