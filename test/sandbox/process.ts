@@ -49,24 +49,25 @@ export async function run(command: string, args: string[], options: RunOptions =
   return result
 }
 
-/** Field 22 of /proc/PID/stat: start time in clock ticks since boot; with the pid it names one process for good. */
-export function processStartTime(pid: number): string | undefined {
+/** The fields of /proc/PID/stat after the command name: [0] is field 3 (state), [1] the ppid, ... */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
     return undefined
   }
 }
 
+/** Field 22 of /proc/PID/stat: start time in clock ticks since boot; with the pid it names one process for good. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19]
+}
+
 /** Whether the process exists and is not a zombie waiting to be reaped. */
 export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
+  const state = statFields(pid)?.[0]
+  return state !== undefined && state !== 'Z'
 }
 
 export function processCommandLine(pid: number): string | undefined {
@@ -85,14 +86,7 @@ export function pids(): number[] {
 }
 
 export function childPids(parent: number): number[] {
-  return pids().filter(pid => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(parent)
-    } catch {
-      return false
-    }
-  })
+  return pids().filter(pid => statFields(pid)?.[1] === String(parent))
 }
 
 /** The mount namespace of a process, as `mnt:[inode]`. */
