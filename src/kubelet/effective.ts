@@ -169,40 +169,86 @@ function toMap(files: KubeletNodeFiles['files']): Map<string, string | undefined
   return files instanceof Map ? new Map(files) : new Map(Object.entries(files))
 }
 
+/** What the steps of computeEffective share. */
+interface Context {
+  existing: Set<string>
+  read: (path: string) => string | undefined
+  texts: ReadonlyMap<string, string | undefined>
+  unfetched: Set<string>
+  warnings: string[]
+}
+
+type Environment = Map<string, {source: SettingSource; value: string}>
+
 /** Compute a node's effective kubelet settings. Pure: never reads anything itself. */
 export function computeEffective(input: KubeletNodeFiles): KubeletEffective {
   const texts = toMap(input.files)
   const existing = new Set<string>([...texts.entries()].filter(([, v]) => v !== undefined).map(([k]) => k))
   for (const p of input.existing ?? []) existing.add(p)
-  const warnings: string[] = []
   const unfetched = new Set<string>()
-  const read = (p: string): string | undefined => {
-    if (!texts.has(p)) unfetched.add(p)
-    return texts.get(p)
+  const ctx: Context = {
+    existing,
+    read(p) {
+      if (!texts.has(p)) unfetched.add(p)
+      return texts.get(p)
+    },
+    texts,
+    unfetched,
+    warnings: [],
   }
 
   // The unit: from `systemctl cat` when given, else from the files.
   const unit = input.systemctlCat === undefined
     ? unitFromFiles(existing, p => texts.get(p))
     : unitFromSystemctlCat(input.systemctlCat)
-  if (unit) warnings.push(...unit.warnings)
+  if (unit) ctx.warnings.push(...unit.warnings)
+  const {env, envFiles} = resolveEnvironment(ctx, unit)
+  const configured = configuredCommandLine(ctx, unit, env)
+  const running = input.cmdline === undefined ? undefined : runningCommandLine(ctx, input.cmdline, configured?.flags)
+  const flags = running?.flags ?? configured?.flags ?? []
+  const layout = detectLayout(unit, existing, texts)
+  const config = locateConfig(ctx, {
+    flags, haveCommandLine: configured !== undefined || running !== undefined, layout, running: running !== undefined,
+  })
+  const settings = buildSettings({
+    configFile: config.configFile, flags, hasConfig: config.configFileExists, layers: config.layers, layout,
+  })
+  return {
+    argv: configured?.argv,
+    configDir: config.configDir,
+    configDropIns: config.configDropIns,
+    configFile: config.configFile,
+    configFileExists: config.configFileExists,
+    envFiles,
+    flags,
+    input: {existing: [...input.existing ?? []], ...(input.systemctlCat === undefined ? {} : {systemctlCat: input.systemctlCat})},
+    layout,
+    running: running?.argv,
+    settings,
+    texts,
+    unfetched: [...unfetched].sort(),
+    unit,
+    warnings: ctx.warnings,
+  }
+}
 
-  // Environment: Environment= entries, overridden by EnvironmentFile= files in order.
-  const env = new Map<string, {source: SettingSource; value: string}>()
+/** The service's environment: Environment= entries, overridden by the EnvironmentFile= files in order. */
+function resolveEnvironment(ctx: Context, unit: ServiceConfig | undefined): {env: Environment; envFiles: EnvFileRef[]} {
+  const env: Environment = new Map()
   for (const e of unit?.environment ?? []) env.set(e.name, {source: {environment: e.name, file: e.source.path}, value: e.value})
   const envFiles: EnvFileRef[] = []
   for (const ef of unit?.environmentFiles ?? []) {
-    const text = read(ef.path)
+    const text = ctx.read(ef.path)
     if (text === undefined) {
       envFiles.push({
         exists: false, optional: ef.optional, path: ef.path, variables: [],
       })
-      if (!ef.optional && texts.has(ef.path)) warnings.push(`${ef.path} (EnvironmentFile= without "-") is missing: systemd will not start the kubelet`)
+      if (!ef.optional && ctx.texts.has(ef.path)) ctx.warnings.push(`${ef.path} (EnvironmentFile= without "-") is missing: systemd will not start the kubelet`)
       continue
     }
 
     const parsed = parseEnvFile(text)
-    warnings.push(...parsed.warnings.map(w => `${ef.path}: ${w}`))
+    ctx.warnings.push(...parsed.warnings.map(w => `${ef.path}: ${w}`))
     const values = envFileValues(parsed)
     envFiles.push({
       exists: true, optional: ef.optional, path: ef.path, variables: [...values.keys()],
@@ -210,117 +256,94 @@ export function computeEffective(input: KubeletNodeFiles): KubeletEffective {
     for (const [name, value] of values) env.set(name, {source: {file: ef.path, variable: name}, value})
   }
 
-  // The configured command line.
-  let argv: string[] | undefined
-  let configured: FlagOccurrence[] | undefined
+  return {env, envFiles}
+}
+
+/** The kubelet command line the unit gives: ExecStart= expanded, each flag with the file it comes from. */
+function configuredCommandLine(ctx: Context, unit: ServiceConfig | undefined, env: Environment): undefined | {argv: string[]; flags: FlagOccurrence[]} {
   const exec = unit?.execStart.at(-1)
-  if (unit && (unit.execStart.length ?? 0) > 1) warnings.push(`${unit.unit} has ${unit.execStart.length} ExecStart= lines: systemd refuses to start a Type=simple service like that`)
-  if (exec && isKubelet(exec.argv[0] ?? exec.path)) {
-    const flat = new Map([...env].map(([k, v]) => [k, v.value]))
-    const expansion = expandExecArgs(exec.argv, flat, exec.noEnvExpand)
-    argv = expansion.words.map(w => w.word)
-    configured = parseArgs(argv.slice(1)).map(arg => {
-      const origin = expansion.words[arg.index + 1]!
-      const source: SettingSource = origin.variable === undefined
-        ? {execStart: true, file: exec.source.path}
-        : env.get(origin.variable)?.source ?? {execStart: true, file: exec.source.path}
-      if (arg.positional) warnings.push(`"${arg.value}" on the kubelet's command line is not a flag: the kubelet will refuse to start`)
-      return {
-        def: arg.def, name: arg.name, source, value: arg.value,
-      }
-    })
-  } else if (exec) {
-    warnings.push(`${unit!.unit} does not run a kubelet (${exec.argv[0] ?? exec.path})`)
+  if (!unit || !exec) return undefined
+  if (unit.execStart.length > 1) ctx.warnings.push(`${unit.unit} has ${unit.execStart.length} ExecStart= lines: systemd refuses to start a Type=simple service like that`)
+  if (!isKubelet(exec.argv[0] ?? exec.path)) {
+    ctx.warnings.push(`${unit.unit} does not run a kubelet (${exec.argv[0] ?? exec.path})`)
+    return undefined
   }
 
-  // The running command line, when given, is what the kubelet actually got.
-  let running: string[] | undefined
-  let flags: FlagOccurrence[] = configured ?? []
-  if (input.cmdline !== undefined) {
-    running = typeof input.cmdline === 'string' ? parseCmdline(input.cmdline) : [...input.cmdline]
-    if (running.length > 0 && isKubelet(running[0]!)) {
-      const pool = [...(configured ?? [])]
-      flags = parseArgs(running.slice(1)).filter(a => !a.positional).map(arg => {
-        const at = pool.findIndex(f => f.name === arg.name && f.value === arg.value)
-        const source: SettingSource = at === -1 ? {cmdline: true} : pool.splice(at, 1)[0]!.source
-        return {
-          def: arg.def, name: arg.name, source, value: arg.value,
-        }
-      })
-      if (configured) {
-        const differs = describeDrift(configured, flags)
-        if (differs) warnings.push(`the running kubelet's flags differ from what its unit files give (${differs}): a restart would apply the files`)
-      }
-    } else {
-      warnings.push(`the given command line is not a kubelet's (${running[0] ?? 'empty'})`)
-      running = undefined
+  const expansion = expandExecArgs(exec.argv, new Map([...env].map(([k, v]) => [k, v.value])), exec.noEnvExpand)
+  const argv = expansion.words.map(w => w.word)
+  const inUnit: SettingSource = {execStart: true, file: exec.source.path}
+  const flags = parseArgs(argv.slice(1)).map(arg => {
+    const origin = expansion.words[arg.index + 1]!
+    const source = origin.variable === undefined ? inUnit : env.get(origin.variable)?.source ?? inUnit
+    if (arg.positional) ctx.warnings.push(`"${arg.value}" on the kubelet's command line is not a flag: the kubelet will refuse to start`)
+    return {
+      def: arg.def, name: arg.name, source, value: arg.value,
     }
+  })
+  return {argv, flags}
+}
+
+/**
+ * The running kubelet's command line, which is what it actually got: flags found in the unit's
+ * command line keep their file as source; a difference with the files is reported.
+ */
+function runningCommandLine(ctx: Context, cmdline: readonly string[] | string, configured: FlagOccurrence[] | undefined): undefined | {argv: string[]; flags: FlagOccurrence[]} {
+  const argv = typeof cmdline === 'string' ? parseCmdline(cmdline) : [...cmdline]
+  if (argv.length === 0 || !isKubelet(argv[0]!)) {
+    ctx.warnings.push(`the given command line is not a kubelet's (${argv[0] ?? 'empty'})`)
+    return undefined
   }
 
-  const haveCommandLine = configured !== undefined || running !== undefined
-  const lastFlag = (name: string): string | undefined => flags.findLast(f => f.name === name)?.value
+  const pool = [...(configured ?? [])]
+  const flags = parseArgs(argv.slice(1)).filter(a => !a.positional).map(arg => {
+    const at = pool.findIndex(f => f.name === arg.name && f.value === arg.value)
+    const source: SettingSource = at === -1 ? {cmdline: true} : pool.splice(at, 1)[0]!.source
+    return {
+      def: arg.def, name: arg.name, source, value: arg.value,
+    }
+  })
+  const differs = configured ? describeDrift(configured, flags) : ''
+  if (differs) ctx.warnings.push(`the running kubelet's flags differ from what its unit files give (${differs}): a restart would apply the files`)
+  return {argv, flags}
+}
 
-  // Layout.
-  const layout = detectLayout(unit, existing, texts)
+type ConfigLayer = {data: Record<string, unknown>; path: string}
 
-  // --config and --config-dir.
+/** The --config file and --config-dir drop-ins, read into layers (lowest precedence first). */
+function locateConfig(ctx: Context, {flags, haveCommandLine, layout, running}: {flags: FlagOccurrence[]; haveCommandLine: boolean; layout: Layout; running: boolean}): {
+  configDir?: string; configDropIns: string[]; configFile?: string; configFileExists: boolean; layers: ConfigLayer[]
+} {
+  const lastFlag = (name: string): string | undefined => flags.findLast(f => f.name === name)?.value || undefined
+  const rancher = layout === 'k3s' || layout === 'rke2'
+  const defaultExists = ctx.texts.get(DEFAULT_CONFIG_PATH) !== undefined
   let configFile = lastFlag('config')
-  if (configFile === '') configFile = undefined
-  if (configFile === undefined && !haveCommandLine && texts.get(DEFAULT_CONFIG_PATH) !== undefined && layout !== 'k3s' && layout !== 'rke2') {
+  if (configFile === undefined && defaultExists && !haveCommandLine && !rancher) {
     configFile = DEFAULT_CONFIG_PATH
-    warnings.push(`no kubelet command line found (no kubelet unit, no running kubelet): assuming --config=${DEFAULT_CONFIG_PATH}`)
-  } else if (configFile === undefined && haveCommandLine && texts.get(DEFAULT_CONFIG_PATH) !== undefined) {
-    warnings.push(`${DEFAULT_CONFIG_PATH} exists but the kubelet is not started with --config: it is not read`)
+    ctx.warnings.push(`no kubelet command line found (no kubelet unit, no running kubelet): assuming --config=${DEFAULT_CONFIG_PATH}`)
+  } else if (configFile === undefined && defaultExists && haveCommandLine) {
+    ctx.warnings.push(`${DEFAULT_CONFIG_PATH} exists but the kubelet is not started with --config: it is not read`)
   }
 
   if (configFile !== undefined && !configFile.startsWith('/')) configFile = posix.resolve('/', configFile)
-  let configDir = lastFlag('config-dir') || undefined
-  if (configDir === undefined && (layout === 'k3s' || layout === 'rke2') && !running) {
-    configDir = `/var/lib/rancher/${layout}/agent/etc/kubelet.conf.d`
+  let configDir = lastFlag('config-dir')
+  if (configDir === undefined && rancher && !running) configDir = `/var/lib/rancher/${layout}/agent/etc/kubelet.conf.d`
+  const configText = configFile === undefined ? undefined : ctx.read(configFile)
+  if (configFile !== undefined && ctx.texts.has(configFile) && configText === undefined) {
+    ctx.warnings.push(`the kubelet's --config file ${configFile} is missing: the kubelet will not start`)
   }
 
-  const configText = configFile === undefined ? undefined : read(configFile)
-  const configFileExists = configText !== undefined
-  if (configFile !== undefined && texts.has(configFile) && configText === undefined) {
-    warnings.push(`the kubelet's --config file ${configFile} is missing: the kubelet will not start`)
+  const configDropIns = configDir === undefined ? [] : configDirDropIns(ctx.existing, configDir)
+  if (configDir !== undefined && !ctx.existing.has(configDir) && configDropIns.length === 0) ctx.unfetched.add(configDir + '/')
+  const layers: ConfigLayer[] = []
+  for (const [path, text] of [[configFile, configText], ...configDropIns.map(p => [p, ctx.texts.get(p) ?? ''])] as Array<[string | undefined, string | undefined]>) {
+    if (path === undefined || text === undefined) continue
+    const parsed = parseKubeletConfig(text, path)
+    ctx.warnings.push(...parsed.errors, ...parsed.warnings)
+    layers.push({data: parsed.data, path})
   }
 
-  const configDropIns = configDir === undefined ? [] : configDirDropIns(existing, configDir)
-  if (configDir !== undefined && !texts.has(configDir) && !existing.has(configDir) && configDropIns.length === 0) unfetched.add(configDir + '/')
-
-  // Config layers, lowest first.
-  const layers: Array<{data: Record<string, unknown>; path: string}> = []
-  if (configText !== undefined) {
-    const parsed = parseKubeletConfig(configText, configFile!)
-    warnings.push(...parsed.errors, ...parsed.warnings)
-    layers.push({data: parsed.data, path: configFile!})
-  }
-
-  for (const p of configDropIns) {
-    const parsed = parseKubeletConfig(texts.get(p) ?? '', p)
-    warnings.push(...parsed.errors, ...parsed.warnings)
-    layers.push({data: parsed.data, path: p})
-  }
-
-  const settings = buildSettings({
-    configFile, flags, hasConfig: configFileExists, layers, layout,
-  })
   return {
-    argv,
-    configDir,
-    configDropIns,
-    configFile,
-    configFileExists,
-    envFiles,
-    flags,
-    input: {existing: [...input.existing ?? []], ...(input.systemctlCat === undefined ? {} : {systemctlCat: input.systemctlCat})},
-    layout,
-    running,
-    settings,
-    texts,
-    unfetched: [...unfetched].sort(),
-    unit,
-    warnings,
+    configDir, configDropIns, configFile, configFileExists: configText !== undefined, layers,
   }
 }
 
@@ -361,7 +384,7 @@ interface BuildInput {
   flags: FlagOccurrence[]
   /** A --config file is loaded (else the kubelet starts from its legacy flag defaults). */
   hasConfig: boolean
-  layers: Array<{data: Record<string, unknown>; path: string}>
+  layers: ConfigLayer[]
   layout: Layout
 }
 
