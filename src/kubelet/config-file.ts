@@ -1,3 +1,7 @@
+import {
+  type Document, isMap, isScalar, isSeq, type Node, type Pair, parseDocument, Scalar, stringify, type YAMLMap,
+} from 'yaml'
+
 /**
  * KubeletConfiguration files (kubelet.config.k8s.io/v1beta1): the --config file and the --config-dir
  * drop-ins. Reading gives plain data; editing sets or removes one field by changing only the bytes of
@@ -9,9 +13,7 @@
  * (RFC 7386) on top of the config file: objects merge key by key, lists and scalars are replaced,
  * `null` removes.
  */
-import {
-  type Document, isMap, isScalar, isSeq, type Node, type Pair, parseDocument, Scalar, stringify, type YAMLMap,
-} from 'yaml'
+import {UserError} from '../errors.js'
 
 export const KUBELET_API_VERSION = 'kubelet.config.k8s.io/v1beta1'
 export const KUBELET_KIND = 'KubeletConfiguration'
@@ -120,7 +122,7 @@ export function setConfigField(text: string | undefined, field: string, value: u
   const json = editJson(source, data => Object.assign(data, mergePatch(data, nest(path, value))))
   if (json !== undefined) return json
   const doc = parseDocument(source)
-  if (doc.errors.length > 0) throw new Error(`cannot edit a file with YAML errors: ${doc.errors[0]!.message}`)
+  if (doc.errors.length > 0) throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: ${doc.errors[0]!.message}`, {hints: ['Fix the file on the node first; the kubelet cannot read it either.']})
   const root = doc.contents
   if (!isMap(root) || root.flow) return replaceWhole(doc, source, path, value)
   let map: YAMLMap = root
@@ -151,7 +153,7 @@ export function unsetConfigField(text: string, field: string): string {
   const json = editJson(text, data => deletePath(data, path))
   if (json !== undefined) return json
   const doc = parseDocument(text)
-  if (doc.errors.length > 0) throw new Error(`cannot edit a file with YAML errors: ${doc.errors[0]!.message}`)
+  if (doc.errors.length > 0) throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: ${doc.errors[0]!.message}`, {hints: ['Fix the file on the node first; the kubelet cannot read it either.']})
   const chain: Array<{map: YAMLMap; pair: Pair}> = []
   let node: unknown = doc.contents
   for (const seg of path) {

@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 
+import {UserError} from '../../../src/errors.js'
 import {
   configDirDropIns, getField, mergePatch, parseKubeletConfig, setConfigField, unsetConfigField,
 } from '../../../src/kubelet/config-file.js'
@@ -111,6 +112,10 @@ describe('kubelet/config-file', () => {
       .to.equal('apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: /p\n')
       expect(setConfigField('featureGates: {A: true}\n', 'featureGates.B', false)).to.equal('featureGates: {A: true, B: false}\n')
       expect(setConfigField('{\n  "kind": "KubeletConfiguration"\n}\n', 'staticPodPath', '/p')).to.equal('{\n  "kind": "KubeletConfiguration",\n  "staticPodPath": "/p"\n}\n')
+    })
+
+    it('refuses to edit a file with YAML errors, as a user error', () => {
+      expect(() => setConfigField('staticPodPath: [\n', 'staticPodPath', '/p')).to.throw(UserError, 'cannot edit a KubeletConfiguration with YAML errors')
     })
 
     it('creates a new file with apiVersion and kind', () => {
