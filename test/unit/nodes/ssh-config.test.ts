@@ -1,12 +1,15 @@
 import {expect} from 'chai'
 import {execFileSync} from 'node:child_process'
 import {
-  mkdirSync, mkdtempSync, rmSync, writeFileSync,
+  mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import os, {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {expandGlob, SshConfig} from '../../../src/nodes/ssh-config.js'
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../fixtures/ssh')
 
 /** `ssh -G` is the oracle: what OpenSSH itself computes for the host. */
 function sshG(configPath: string, host: string): Map<string, string[]> {
@@ -20,6 +23,10 @@ function sshG(configPath: string, host: string): Map<string, string[]> {
   }
 
   return map
+}
+
+function firstOf(map: Map<string, string[]>, key: string): string | undefined {
+  return map.get(key)?.[0]
 }
 
 describe('ssh config', () => {
@@ -110,6 +117,31 @@ describe('ssh config', () => {
     expect(config.resolve('db1').user).to.equal('inner-user')
     expect(config.resolve('web3')).to.include({port: 2201, user: 'webadmin'})
     expect(config.resolve('other').matchedHostBlock).to.equal(false)
+  })
+
+  it('agrees with ssh -G on a realistic config (fixture): case, =, quotes, negation, Match, first value wins', () => {
+    const fixture = join(FIXTURES, 'realistic-config')
+    const hosts = /^# ssh-g-hosts: (.*)$/m.exec(readFileSync(fixture, 'utf8'))![1]!.split(' ')
+    const config = new SshConfig({home: realHome, path: fixture})
+    for (const host of hosts) {
+      const ours = config.resolve(host)
+      const theirs = sshG(fixture, host)
+      expect(ours.hostName, `${host} hostname`).to.equal(firstOf(theirs, 'hostname'))
+      expect(String(ours.port), `${host} port`).to.equal(firstOf(theirs, 'port'))
+      expect(ours.user, `${host} user`).to.equal(firstOf(theirs, 'user'))
+      expect(ours.proxyJump.join(','), `${host} proxyjump`).to.equal(firstOf(theirs, 'proxyjump') ?? '')
+      expect(ours.proxyCommand, `${host} proxycommand`).to.equal(firstOf(theirs, 'proxycommand'))
+      expect(ours.hostKeyAlias, `${host} hostkeyalias`).to.equal(firstOf(theirs, 'hostkeyalias'))
+      expect(ours.identitiesOnly, `${host} identitiesonly`).to.equal(firstOf(theirs, 'identitiesonly') === 'yes')
+      expect(ours.connectTimeoutMs === undefined ? 'none' : String(ours.connectTimeoutMs / 1000), `${host} connecttimeout`).to.equal(firstOf(theirs, 'connecttimeout'))
+      if (ours.identityFilesExplicit) expect(ours.identityFiles, `${host} identityfile`).to.deep.equal(theirs.get('identityfile'))
+      const known = firstOf(theirs, 'userknownhostsfile')!.split(' ').map(path => path.replace(/^~/, realHome))
+      expect(ours.userKnownHostsFiles, `${host} userknownhostsfile`).to.deep.equal(known)
+      const strict = {
+        'accept-new': 'accept-new', ask: 'ask', false: 'no', true: 'yes',
+      }[firstOf(theirs, 'stricthostkeychecking') ?? 'ask']
+      expect(ours.strictHostKeyChecking, `${host} stricthostkeychecking`).to.equal(strict)
+    }
   })
 
   it('applies OpenSSH defaults when nothing is configured', () => {
