@@ -3,9 +3,10 @@
 #   openssh-server, openssh-client  sandbox nodes' sshd; ssh, ssh-keygen, ssh-keyscan, ssh-agent in e2e tests
 #   sudo                            the sandbox nodes' sudoers
 #   util-linux, mount, procps       unshare, nsenter, setpriv, mount -a (X-mount.mkdir), ps
+#   systemd                         the reference parsers the kubelet unit-file tests compare against
 set -euo pipefail
 
-packages=(openssh-server openssh-client sudo util-linux mount procps)
+packages=(openssh-server openssh-client sudo util-linux mount procps systemd)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -78,10 +78,11 @@ describe('validate json output', () => {
     expect(out.endsWith('}\n')).to.equal(true)
   })
 
-  it('matches the example block in docs/design.md itself, when the shared docs are next to the checkout', function () {
+  it('matches the example block in docs/design.md itself, when the shared docs are next to the checkout', () => {
     const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
     const design = [path.join(root, '../shared/docs/design.md'), path.join(root, 'docs/design.md')].find(file => existsSync(file))
-    if (!design) this.skip()
+    expect(design, 'docs/design.md from the shared documents beside the checkout').to.be.a('string')
+    if (!design) return
     const text = readFileSync(design, 'utf8')
     const block = /`validate --format json`[^\n]*\n+```json\n([\s\S]*?)\n```/.exec(text)?.[1]
     expect(block, 'design.md has no validate --format json example').to.be.a('string')
