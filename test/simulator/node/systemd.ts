@@ -56,6 +56,8 @@ export interface BuiltinUnit {
 }
 
 interface Service {
+  /** Times of the automatic (Restart=) starts, for the start rate limit. */
+  autoStarts: number[]
   builtin?: BuiltinUnit
   changedAt: number
   child?: ChildProcess
@@ -90,7 +92,7 @@ export class Systemd {
   ) {
     for (const builtin of builtins) {
       this.services.set(builtin.name, {
-        builtin, changedAt: Date.now() * 1000, lastArgv: [], mainPid: process.pid, nRestarts: 0, result: 'success', state: 'active', stopping: false,
+        autoStarts: [], builtin, changedAt: Date.now() * 1000, lastArgv: [], mainPid: process.pid, nRestarts: 0, result: 'success', state: 'active', stopping: false,
       })
     }
   }
@@ -182,6 +184,9 @@ export class Systemd {
     }
 
     if (service.loadError) throw new Error(`Unit ${name} has a bad unit file setting.`)
+    // A start by hand begins a new series for the restart counter and the start rate limit.
+    service.autoStarts = []
+    service.nRestarts = 0
     this.spawnMain(name, service)
   }
 
@@ -309,6 +314,19 @@ export class Systemd {
       service.nRestarts++
       this.log(name, `${name}: Scheduled restart job, restart counter is at ${service.nRestarts}.`)
       this.log(name, `Stopped ${name} - ${service.unit?.description ?? name}.`)
+      // StartLimitBurst= automatic starts within StartLimitIntervalSec= at most (0 disables the limit).
+      const unit = service.unit!
+      const now = Date.now()
+      service.autoStarts = service.autoStarts.filter((t) => now - t < unit.startLimitIntervalMs)
+      if (unit.startLimitIntervalMs > 0 && unit.startLimitBurst > 0 && service.autoStarts.length >= unit.startLimitBurst) {
+        this.log(name, `${name}: Start request repeated too quickly.`, 4)
+        this.log(name, `${name}: Failed with result '${service.result}'.`, 4)
+        this.log(name, `Failed to start ${name} - ${unit.description}.`, 3)
+        this.setState(service, 'failed')
+        return
+      }
+
+      service.autoStarts.push(now)
       this.setState(service, 'inactive')
       this.spawnMain(name, service)
     }, service.unit?.restartSecMs ?? 100)
@@ -318,7 +336,7 @@ export class Systemd {
     let service = this.services.get(name)
     if (!service) {
       service = {
-        changedAt: Date.now() * 1000, lastArgv: [], mainPid: 0, nRestarts: 0, result: 'success', state: 'inactive', stopping: false,
+        autoStarts: [], changedAt: Date.now() * 1000, lastArgv: [], mainPid: 0, nRestarts: 0, result: 'success', state: 'inactive', stopping: false,
       }
       this.services.set(name, service)
     }
@@ -366,12 +384,6 @@ export class Systemd {
 
     const {argv, unset} = expandCommandLine(unit.execStart[0]!.raw, env)
     service.lastArgv = argv
-    for (const variable of unset) {
-      this.journal.write({
-        ident: `(${name.replace(/\.service$/, '')})`, msg: `${name}: Referenced but unset environment variable evaluates to an empty string: ${variable}`, pid: 0, pri: 6, unit: name,
-      })
-    }
-
     const binary = argv[0] ?? ''
     const resolved = this.resolveBinary(binary)
     if (!resolved && !existsSync(binary)) {
@@ -396,6 +408,12 @@ export class Systemd {
     service.stopping = false
     this.setState(service, 'active')
     this.log(name, `Started ${name} - ${description}.`)
+    for (const variable of unset) {
+      this.journal.write({
+        ident: `(${name.replace(/\.service$/, '')})`, msg: `${name}: Referenced but unset environment variable evaluates to an empty string: ${variable}`, pid, pri: 6, unit: name,
+      })
+    }
+
     const ident = path.basename(binary)
     const pipe = (stream: NodeJS.ReadableStream | null) => {
       if (!stream) return Promise.resolve()

@@ -26,6 +26,9 @@ export interface LoadedUnit {
   name: string
   restart: string
   restartSecMs: number
+  /** StartLimitBurst= starts within StartLimitIntervalSec= (0: no limit). Defaults 5 in 10 s. */
+  startLimitBurst: number
+  startLimitIntervalMs: number
   /** Contents of fragment + drop-ins at load time, to tell when a daemon-reload is needed. */
   snapshot: string
   timeoutStopMs: number
@@ -231,6 +234,8 @@ export function loadUnit(name: string, root = '/'): LoadedUnit | undefined {
     name,
     restart: 'no',
     restartSecMs: 100,
+    startLimitBurst: 5,
+    startLimitIntervalMs: 10_000,
     snapshot: snapshotOf(files),
     timeoutStopMs: 90_000,
   }
@@ -266,6 +271,10 @@ export function loadUnit(name: string, root = '/'): LoadedUnit | undefined {
     if (service.RestartSec) unit.restartSecMs = parseTimeSpan(service.RestartSec.at(-1)!)
     const stop = service.TimeoutStopSec ?? service.TimeoutSec
     if (stop) unit.timeoutStopMs = parseTimeSpan(stop.at(-1)!)
+    const interval = unitSection.StartLimitIntervalSec ?? service.StartLimitInterval ?? service.StartLimitIntervalSec
+    if (interval) unit.startLimitIntervalMs = parseTimeSpan(interval.at(-1)!)
+    const burst = unitSection.StartLimitBurst ?? service.StartLimitBurst
+    if (burst) unit.startLimitBurst = Number(burst.at(-1))
   }
 
   return unit

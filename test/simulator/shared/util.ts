@@ -79,7 +79,7 @@ export function parseGoDuration(text: string): number {
   }
 
   if (rest === '0') return 0
-  if (rest === '') throw bad()
+  if (rest === '' || !/^[\d.]/.test(rest)) throw bad()
   let total = 0
   while (rest !== '') {
     const match = /^(\d*\.?\d*)(ns|us|µs|ms|s|m|h)/.exec(rest)
@@ -159,4 +159,24 @@ export function sleep(ms: number): Promise<void> {
   return new Promise(resolve => {
     setTimeout(resolve, ms)
   })
+}
+
+/** A YAML syntax error of the `yaml` package, worded as go-yaml words the common cases (`yaml: line N: ...`). */
+export function goYamlError(error: {code: string; linePos?: [{col: number; line: number}, ...unknown[]]; message: string}): string {
+  const messages: Record<string, string> = {
+    BAD_DQ_ESCAPE: 'found unknown escape character',
+    BAD_INDENT: 'did not find expected key',
+    BLOCK_AS_IMPLICIT_KEY: 'mapping values are not allowed in this context',
+    MULTILINE_IMPLICIT_KEY: 'could not find expected \':\'',
+    TAB_AS_INDENT: 'found character that cannot start any token',
+    UNEXPECTED_TOKEN: 'did not find expected key',
+  }
+  let text = messages[error.code]
+  if (!text && error.code === 'MISSING_CHAR') {
+    text = error.message.includes(']') ? "did not find expected ',' or ']'" : error.message.includes('}') ? "did not find expected ',' or '}'" : 'did not find expected node content'
+  }
+
+  text ??= error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
+  const line = error.linePos?.[0].line
+  return `yaml: ${line ? `line ${line}: ` : ''}${text}`
 }

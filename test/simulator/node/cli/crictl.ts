@@ -2,7 +2,6 @@
 // images, version. JSON output follows the proto3 JSON mapping crictl uses (kubelet-facts §5.1): lowerCamelCase,
 // enums as names, int64 as decimal strings, zero values emitted; `inspect` rewrites times to RFC3339Nano.
 import {readFileSync} from 'node:fs'
-import {stringify} from 'yaml'
 
 import type {Container, Sandbox} from '../runtime.js'
 
@@ -90,42 +89,64 @@ const CONTAINER_STATES: Record<string, string> = {
   CONTAINER_UNKNOWN: 'Unknown',
 }
 
+// Proto3 JSON keeps the field order of the CRI messages (api.proto), not alphabetical order.
+/* eslint-disable perfectionist/sort-objects */
+
 /** The CRI `Container` message as crictl ps -o json prints it. */
 function containerJson(c: Container): Record<string, unknown> {
   return {
-    annotations: c.annotations,
-    createdAt: c.createdAt,
     id: c.id,
-    image: {
-      annotations: {}, image: c.imageId, runtimeHandler: '', userSpecifiedImage: c.userSpecifiedImage,
-    },
-    imageId: c.imageId,
-    imageRef: c.imageId,
-    labels: c.labels,
-    metadata: {attempt: c.metadata.attempt, name: c.metadata.name},
     podSandboxId: c.podSandboxId,
+    metadata: {name: c.metadata.name, attempt: c.metadata.attempt},
+    image: {image: c.imageId, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: ''},
+    imageRef: c.imageId,
     state: c.state,
+    createdAt: c.createdAt,
+    labels: c.labels,
+    annotations: c.annotations,
+    imageId: c.imageId,
   }
 }
 
+/** The CRI `PodSandbox` message as crictl pods -o json prints it. */
 function sandboxJson(s: Sandbox): Record<string, unknown> {
   return {
-    annotations: s.annotations,
-    createdAt: s.createdAt,
     id: s.id,
-    labels: s.labels,
-    metadata: {
-      attempt: s.metadata.attempt, name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid,
-    },
-    runtimeHandler: '',
+    metadata: {name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt},
     state: s.state,
+    createdAt: s.createdAt,
+    labels: s.labels,
+    annotations: s.annotations,
+    runtimeHandler: '',
   }
 }
 
 const time = (ns: string) => rfc3339Nano(BigInt(ns))
 
+/** crictl inspect: the ContainerStatus (times rewritten to RFC3339Nano), then containerd's verbose info. */
 function containerStatusJson(c: Container): Record<string, unknown> {
   return {
+    status: {
+      id: c.id,
+      metadata: {name: c.metadata.name, attempt: c.metadata.attempt},
+      state: c.state,
+      createdAt: time(c.createdAt),
+      startedAt: time(c.startedAt),
+      finishedAt: time(c.finishedAt),
+      exitCode: c.exitCode,
+      image: {image: c.image, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: ''},
+      imageRef: c.imageRef,
+      reason: c.reason,
+      message: c.message,
+      labels: c.labels,
+      annotations: c.annotations,
+      mounts: [],
+      logPath: c.logPath,
+      resources: null,
+      imageId: c.imageId,
+      user: {linux: {uid: '0', gid: '0', supplementalGroups: ['0']}},
+      stopSignal: 'RUNTIME_DEFAULT',
+    },
     info: {
       config: {
         annotations: c.annotations,
@@ -143,60 +164,36 @@ function containerStatusJson(c: Container): Record<string, unknown> {
       snapshotKey: c.id,
       snapshotter: 'overlayfs',
     },
-    status: {
-      annotations: c.annotations,
-      createdAt: time(c.createdAt),
-      exitCode: c.exitCode,
-      finishedAt: time(c.finishedAt),
-      id: c.id,
-      image: {
-        annotations: {}, image: c.image, runtimeHandler: '', userSpecifiedImage: c.userSpecifiedImage,
-      },
-      imageId: c.imageId,
-      imageRef: c.imageRef,
-      labels: c.labels,
-      logPath: c.logPath,
-      message: c.message,
-      metadata: {attempt: c.metadata.attempt, name: c.metadata.name},
-      mounts: [],
-      reason: c.reason,
-      resources: null,
-      startedAt: time(c.startedAt),
-      state: c.state,
-      user: {linux: {gid: '0', supplementalGroups: ['0'], uid: '0'}},
-    },
   }
 }
 
+/** crictl inspectp: the PodSandboxStatus, then the runtime's verbose info. */
 function sandboxStatusJson(s: Sandbox): Record<string, unknown> {
   return {
-    info: {
-      image: 'registry.k8s.io/pause:3.10', netNamespaceClosed: s.state !== 'SANDBOX_READY', pid: 0, processStatus: s.state === 'SANDBOX_READY' ? 'running' : 'deleted',
-    },
     status: {
-      annotations: s.annotations,
-      createdAt: time(s.createdAt),
       id: s.id,
-      labels: s.labels,
-      linux: {
-        namespaces: {
-          options: {
-            ipc: 'POD', network: s.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', targetId: '', userNsParams: null,
-          },
-        },
-      },
-      metadata: {
-        attempt: s.metadata.attempt, name: s.metadata.name, namespace: s.metadata.namespace, uid: s.metadata.uid,
-      },
-      network: {additionalIps: [], ip: s.hostNetwork ? '' : s.ip},
-      runtimeHandler: '',
+      metadata: {name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt},
       state: s.state,
+      createdAt: time(s.createdAt),
+      network: {additionalIps: [], ip: s.hostNetwork ? '' : s.ip},
+      linux: {namespaces: {options: {network: s.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD', targetId: '', userNsParams: null}}},
+      labels: s.labels,
+      annotations: s.annotations,
+      runtimeHandler: '',
+    },
+    info: {
+      image: 'registry.k8s.io/pause:3.10',
+      netNamespaceClosed: s.state !== 'SANDBOX_READY',
+      pid: 0,
+      processStatus: s.state === 'SANDBOX_READY' ? 'running' : 'deleted',
     },
   }
 }
 
-function print(io: Output, format: string | undefined, value: unknown): void {
-  if (format === 'yaml') io.out(stringify(value))
+/* eslint-enable perfectionist/sort-objects */
+
+async function print(io: Output, format: string | undefined, value: unknown): Promise<void> {
+  if (format === 'yaml') io.out((await import('yaml')).stringify(value))
   else io.out(`${JSON.stringify(value, null, 2)}\n`)
 }
 
@@ -265,7 +262,7 @@ async function ps(client: Client, args: ParsedArgs, io: Output): Promise<void> {
   }
 
   if (output === 'json' || output === 'yaml') {
-    print(io, output, {containers: list.map(c => containerJson(c))})
+    await print(io, output, {containers: list.map(c => containerJson(c))})
     return
   }
 
@@ -311,7 +308,7 @@ async function pods(client: Client, args: ParsedArgs, io: Output): Promise<void>
 
   const output = last(args, 'output', 'o')
   if (output === 'json' || output === 'yaml') {
-    print(io, output, {items: list.map(s => sandboxJson(s))})
+    await print(io, output, {items: list.map(s => sandboxJson(s))})
     return
   }
 
@@ -357,7 +354,7 @@ export async function crictl(argv: string[], io: Output): Promise<number> {
     const images = new Map<string, Container>()
     for (const c of state.containers) images.set(c.image, c)
     if (last(args, 'output', 'o') === 'json') {
-      print(io, 'json', {
+      await print(io, 'json', {
         images: [...images.values()].map(c => ({
           id: c.imageId, pinned: false, repoDigests: [c.imageRef], repoTags: [c.image], size: '0', spec: null, uid: null, username: '',
         })),
@@ -377,13 +374,15 @@ export async function crictl(argv: string[], io: Output): Promise<number> {
 
   case 'inspect': {
     const state = await client().state()
-    for (const id of operands) print(io, last(args, 'output', 'o'), containerStatusJson(findContainer(state, id)))
+    // eslint-disable-next-line no-await-in-loop
+      for (const id of operands) await print(io, last(args, 'output', 'o'), containerStatusJson(findContainer(state, id)))
     return 0
   }
 
   case 'inspectp': {
     const state = await client().state()
-    for (const id of operands) print(io, last(args, 'output', 'o'), sandboxStatusJson(findSandbox(state, id)))
+    // eslint-disable-next-line no-await-in-loop
+      for (const id of operands) await print(io, last(args, 'output', 'o'), sandboxStatusJson(findSandbox(state, id)))
     return 0
   }
 

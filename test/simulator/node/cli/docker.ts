@@ -2,7 +2,6 @@
 // kubelet created are named as cri-dockerd names them (kubelet-facts §5.2): `k8s_<container>_<pod>_<ns>_<uid>_<attempt>`,
 // and each pod sandbox is a `k8s_POD_...` pause container. `--format` takes Go templates as docker's formatter
 // does ({{json .}}, {{.Field}}, {{.Label "k"}}, `table`, \t and \n).
-import {stringify} from 'yaml'
 
 import type {Container, Sandbox} from '../runtime.js'
 
@@ -125,44 +124,46 @@ function context(c: DockerContainer, noTrunc: boolean): Record<string, string> {
   }
 }
 
-/** `docker inspect` objects (the fields tools read). */
+/** `docker inspect` objects (the fields tools read), in the order docker prints them. */
+/* eslint-disable perfectionist/sort-objects */
 function inspectObject(c: DockerContainer): Record<string, unknown> {
   const time = (ns: string) => (ns === '0' ? '0001-01-01T00:00:00Z' : rfc3339Nano(BigInt(ns)))
-  const [path, ...args] = c.command
+  const [executable, ...args] = c.command
   return {
-    Args: args,
-    Config: {
-      Cmd: c.command,
-      Env: [],
-      Hostname: '',
-      Image: c.kind === 'podsandbox' ? PAUSE_IMAGE : c.imageId,
-      Labels: c.labels,
-    },
-    Created: rfc3339Nano(BigInt(c.createdMs) * 1_000_000n),
-    Driver: 'overlay2',
-    HostConfig: {NetworkMode: c.kind === 'podsandbox' ? c.networks : `container:${(c.source as Container).podSandboxId ?? ''}`},
     Id: c.id,
+    Created: rfc3339Nano(BigInt(c.createdMs) * 1_000_000n),
+    Path: executable,
+    Args: args,
+    State: {
+      Status: c.state,
+      Running: c.state === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: c.state === 'running' ? c.pid : 0,
+      ExitCode: c.exitCode,
+      Error: '',
+      StartedAt: time(c.startedAt),
+      FinishedAt: c.state === 'exited' ? time(c.finishedAt) : '0001-01-01T00:00:00Z',
+    },
     Image: c.imageId,
     LogPath: c.logPath,
     Name: `/${c.name}`,
-    Path: path,
-    Platform: 'linux',
     RestartCount: 0,
-    State: {
-      Dead: false,
-      Error: '',
-      ExitCode: c.exitCode,
-      FinishedAt: c.state === 'exited' ? time(c.finishedAt) : '0001-01-01T00:00:00Z',
-      OOMKilled: false,
-      Paused: false,
-      Pid: c.state === 'running' ? c.pid : 0,
-      Restarting: false,
-      Running: c.state === 'running',
-      StartedAt: time(c.startedAt),
-      Status: c.state,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    HostConfig: {NetworkMode: c.kind === 'podsandbox' ? c.networks : `container:${(c.source as Container).podSandboxId}`},
+    Config: {
+      Hostname: '',
+      Env: [],
+      Cmd: c.command,
+      Image: c.kind === 'podsandbox' ? PAUSE_IMAGE : c.imageId,
+      Labels: c.labels,
     },
   }
 }
+/* eslint-enable perfectionist/sort-objects */
 
 // ---- a small Go text/template: fields, .Label, index, json, table ----
 
@@ -307,7 +308,7 @@ export async function docker(argv: string[], io: Output): Promise<number> {
       CgroupDriver: 'systemd', Containers: list.length, ContainersRunning: list.filter(c => c.state === 'running').length, Driver: 'overlay2', ServerVersion: '26.1.5',
     }
     if (format) io.out(`${renderTemplate(preFormat(format), info)}\n`)
-    else io.out(stringify(info))
+    else io.out((await import('yaml')).stringify(info))
     return 0
   }
 

@@ -1,25 +1,27 @@
-import {Exit, stdio} from './common.js'
 // Entry point of the command-line shims installed on every sandbox node: `node main.js TOOL ARGS...`, where TOOL
-// is systemctl, crictl, docker or journalctl (the shim in /usr/local/bin passes its own name).
-import {crictl} from './crictl.js'
-import {docker} from './docker.js'
-import {journalctl} from './journalctl.js'
-import {systemctl} from './systemctl.js'
+// is systemctl, crictl, docker or journalctl (the shim in /usr/local/bin passes its own name). Each tool's module is
+// loaded only when called: these run on every crictl/systemctl call, so start-up time matters.
+import {Exit, type Output, stdio} from './common.js'
 
-const TOOLS: Record<string, (argv: string[], io: typeof stdio) => Promise<number>> = {
-  crictl, docker, journalctl, systemctl,
+type Tool = (argv: string[], io: Output) => Promise<number>
+
+const TOOLS: Record<string, () => Promise<Tool>> = {
+  crictl: async () => (await import('./crictl.js')).crictl,
+  docker: async () => (await import('./docker.js')).docker,
+  journalctl: async () => (await import('./journalctl.js')).journalctl,
+  systemctl: async () => (await import('./systemctl.js')).systemctl,
 }
 
 async function main(): Promise<number> {
   const [tool, ...argv] = process.argv.slice(2)
-  const run = TOOLS[tool ?? '']
-  if (!run) {
+  const load = TOOLS[tool ?? '']
+  if (!load) {
     stdio.err(`unknown simulator tool ${tool ?? ''}\n`)
     return 2
   }
 
   try {
-    return await run(argv, stdio)
+    return await (await load())(argv, stdio)
   } catch (error) {
     if (error instanceof Exit) {
       stdio.err(error.stderr)
@@ -32,7 +34,5 @@ async function main(): Promise<number> {
 }
 
 // Let stdout drain before exiting (output may be piped over SSH).
-main().then(code => {
-  process.exitCode = code
-})
 process.stdout.on('error', () => process.exit(process.exitCode ?? 0))
+process.exitCode = await main()

@@ -5,7 +5,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 
-import {parseGoDuration} from '../../shared/util.js'
+import {goYamlError, parseGoDuration} from '../../shared/util.js'
 import {lastValue, type ParsedFlags, urlHeaders} from './flags.js'
 
 export type Json = Record<string, unknown>
@@ -29,7 +29,7 @@ export interface EffectiveConfig {
   staticPodURLHeader: Record<string, string[]> | undefined
   syncFrequencyMs: number
   /** Lines to log once logging is up (lenient decoding warnings). */
-  warnings: {message: string; values: Json}[]
+  warnings: {message: string; values: unknown[]}[]
 }
 
 export class ConfigError extends Error {}
@@ -248,8 +248,7 @@ export function decodeConfig(text: string, warnings: EffectiveConfig['warnings']
   const first = parseAllDocuments(text, {version: '1.1'})[0]
   if (first?.errors[0]) {
     const error = first.errors[0]
-    const line = error.linePos?.[0].line
-    throw new ConfigError(`failed to decode: error converting YAML to JSON: yaml: ${line ? `line ${line}: ` : ''}${error.message.split('\n')[0]}`)
+    throw new ConfigError(`failed to decode: error converting YAML to JSON: ${goYamlError(error)}`)
   }
 
   const value: unknown = first ? first.toJS() : null
@@ -287,7 +286,7 @@ export function decodeConfig(text: string, warnings: EffectiveConfig['warnings']
 
   if (unknown.length > 0) {
     const detail = unknown.map(field => `unknown field "${field}"`).join(', ')
-    warnings.push({message: 'Using lenient decoding as strict decoding failed', values: {err: `strict decoding error: ${detail}`}})
+    warnings.push({message: 'Using lenient decoding as strict decoding failed', values: ['err', `strict decoding error: ${detail}`]})
     for (const field of unknown) delete object[field]
   }
 
@@ -341,6 +340,27 @@ function mergeDropIns(config: Json, dir: string, warnings: EffectiveConfig['warn
           : value
     }
   }
+}
+
+/**
+ * SetDefaults_KubeletConfiguration runs when a file is decoded: zero durations and empty strings mean "the default"
+ * (kubeadm writes `fileCheckFrequency: 0s`), while healthzPort is a pointer, so an explicit 0 disables healthz.
+ */
+function applyDefaults(config: Json): void {
+  const defaults = defaultConfig()
+  for (const field of ['fileCheckFrequency', 'httpCheckFrequency', 'nodeStatusUpdateFrequency', 'syncFrequency']) {
+    if (typeof config[field] !== 'string' || parseGoDuration(config[field] as string) === 0) config[field] = defaults[field]
+  }
+
+  for (const field of ['address', 'cgroupDriver', 'containerRuntimeEndpoint', 'healthzBindAddress']) {
+    if (config[field] === '' || config[field] === undefined || config[field] === null) config[field] = defaults[field]
+  }
+
+  for (const field of ['maxPods', 'port']) {
+    if (config[field] === 0 || config[field] === undefined || config[field] === null) config[field] = defaults[field]
+  }
+
+  if (config.healthzPort === undefined || config.healthzPort === null) config.healthzPort = defaults.healthzPort
 }
 
 /** Config fields set by flags, and the flag that sets each. */
@@ -402,6 +422,7 @@ export function effectiveConfig(flags: ParsedFlags): EffectiveConfig {
     mergeDropIns(config, configDir, warnings)
   }
 
+  applyDefaults(config)
   for (const [flag, field, kind] of FLAG_FIELDS) {
     const value = lastValue(flags, flag)
     if (value === undefined) continue

@@ -27,7 +27,7 @@ import {FileSource, HttpSource} from './sources.js'
 const log = klogTo(line => process.stderr.write(line))
 
 function fail(err: string): never {
-  log.error('run.go:72', 'command failed', {err})
+  log.error('run.go:72', 'command failed', 'err', err)
   process.exit(1)
 }
 
@@ -64,7 +64,7 @@ function serveHealthz(config: EffectiveConfig): void {
       }
     })
     server.once('error', error => {
-      log.error('server.go:1275', 'Failed to start healthz server', {err: `listen tcp ${config.healthzBindAddress}:${config.healthzPort}: bind: ${(error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : errorMessage(error)}`})
+      log.error('server.go:1275', 'Failed to start healthz server', 'err', `listen tcp ${config.healthzBindAddress}:${config.healthzPort}: bind: ${(error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'address already in use' : errorMessage(error)}`)
       setTimeout(listen, 5000)
     })
     server.listen(config.healthzPort, config.healthzBindAddress)
@@ -107,7 +107,7 @@ function serveKubeletApi(address: string, config: EffectiveConfig, pods: () => D
     }
     }
   })
-  server.once('error', error => log.error('server.go:174', 'Failed to listen and serve', {err: errorMessage(error)}))
+  server.once('error', error => log.error('server.go:174', 'Failed to listen and serve', 'err', errorMessage(error)))
   server.listen(port, address)
 }
 
@@ -141,9 +141,9 @@ async function main(): Promise<void> {
     throw error
   }
 
-  for (const warning of config.warnings) log.info('codec.go:98', warning.message, warning.values)
-  log.info('server.go:529', 'Kubelet version', {kubeletVersion: KUBELET_VERSION})
-  log.info('server.go:531', 'Golang settings', {GOGC: '', GOMAXPROCS: '', GOTRACEBACK: ''})
+  for (const warning of config.warnings) log.info('codec.go:98', warning.message, ...warning.values)
+  log.info('server.go:529', 'Kubelet version', 'kubeletVersion', KUBELET_VERSION)
+  log.info('server.go:531', 'Golang settings', 'GOGC', '', 'GOMAXPROCS', '', 'GOTRACEBACK', '')
   const nodeName = (config.hostnameOverride ?? hostname()).trim().toLowerCase()
 
   // The container runtime must answer before anything else happens.
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     fail(`failed to run Kubelet: validate service connection: validate CRI v1 runtime API for endpoint ${JSON.stringify(endpoint)}: rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: ${detail}"`)
   }
 
-  log.info('kuberuntime_manager.go:262', 'Container runtime initialized', {apiVersion: 'v1', containerRuntime: runtimeInfo.runtimeName, version: runtimeInfo.runtimeVersion})
+  log.info('kuberuntime_manager.go:262', 'Container runtime initialized', 'containerRuntime', runtimeInfo.runtimeName, 'version', runtimeInfo.runtimeVersion, 'apiVersion', 'v1')
 
   let api: ApiClient | undefined
   if (config.kubeconfig) {
@@ -197,7 +197,7 @@ async function main(): Promise<void> {
 
   const sources: {stop(): void}[] = []
   if (config.staticPodPath) {
-    log.info('kubelet.go:414', 'Adding static pod path', {path: config.staticPodPath})
+    log.info('kubelet.go:414', 'Adding static pod path', 'path', config.staticPodPath)
     const source = new FileSource(config.staticPodPath, nodeName, config.fileCheckFrequencyMs, log, merge('file'))
     source.start()
     sources.push(source)
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
   if (config.staticPodURL) {
     const header: Record<string, string[]> = {}
     for (const key of Object.keys(config.staticPodURLHeader ?? {})) header[key] = ['<masked>']
-    log.info('kubelet.go:419', 'Adding pod URL with HTTP header', {header, URL: config.staticPodURL})
+    log.info('kubelet.go:419', 'Adding pod URL with HTTP header', 'URL', config.staticPodURL, 'header', header)
     const source = new HttpSource(config.staticPodURL, config.staticPodURLHeader, nodeName, config.httpCheckFrequencyMs, log, merge('http'))
     source.start()
     sources.push(source)
@@ -232,8 +232,14 @@ async function main(): Promise<void> {
       void m.reconcile(pods.desired, statuses)
     }
 
+    // A watch event reaches the pod workers after a moment, not at once (the real kubelet syncs the pod first);
+    // reacting instantly would win races that clients such as `kubectl delete --wait` never see on a node.
+    let pending: NodeJS.Timeout | undefined
     m.onChange = () => {
-      void m.reconcile(pods.desired, latest)
+      pending ??= setTimeout(() => {
+        pending = undefined
+        void m.reconcile(pods.desired, latest)
+      }, 150)
     }
 
     m.start()

@@ -4,7 +4,7 @@
 // PreventStaticPodAPIReferences on). Independent of staticpod's own validator on purpose.
 import {parseAllDocuments} from 'yaml'
 
-import {canonicalJson, fnv128a} from '../../shared/util.js'
+import {canonicalJson, fnv128a, goYamlError} from '../../shared/util.js'
 
 export type Json = Record<string, unknown>
 
@@ -272,8 +272,7 @@ export function decodeObject(data: Buffer | string): Json {
   if (first) {
     const error = first.errors[0]
     if (error) {
-      const line = error.linePos?.[0].line
-      throw new ManifestError(`error converting YAML to JSON: yaml: ${line ? `line ${line}: ` : ''}${error.message.split('\n')[0]}`)
+      throw new ManifestError(`error converting YAML to JSON: ${goYamlError(error)}`)
     }
 
     value = first.toJS({maxAliasCount: 100})

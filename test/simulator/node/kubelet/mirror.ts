@@ -65,14 +65,14 @@ export class MirrorManager {
         const pod = wanted.get(key)
         const meta = mirror.metadata as Json
         if (!pod) {
-          this.log.info('kubelet_pods.go:1259', 'Deleting orphaned mirror pod', {podName: key})
+          this.log.info('kubelet_pods.go:1259', 'Deleting orphaned mirror pod', 'podName', key)
           // eslint-disable-next-line no-await-in-loop
           await this.deleteMirror(mirror)
         } else if (meta.deletionTimestamp || annotations['kubernetes.io/config.mirror'] !== pod.uid) {
-          this.log.info('kubelet.go:1944', 'Trying to delete pod', {pod: key, podUID: meta.uid})
+          this.log.info('kubelet.go:1944', 'Trying to delete pod', 'pod', key, 'podUID', meta.uid)
           // eslint-disable-next-line no-await-in-loop
           await this.deleteMirror(mirror)
-          this.log.info('kubelet.go:1948', 'Deleted mirror pod because it is outdated', {pod: key})
+          this.log.info('kubelet.go:1948', 'Deleted mirror pod because it is outdated', 'pod', key)
         }
       }
 
@@ -80,7 +80,7 @@ export class MirrorManager {
         const status = statuses.get(pod.uid)
         const mirror = this.cache.get(pod.fullName)
         if (!mirror) {
-          this.log.info('kubelet.go:1963', 'Creating a mirror pod for static pod', {pod: pod.fullName})
+          this.log.info('kubelet.go:1963', 'Creating a mirror pod for static pod', 'pod', pod.fullName)
           // eslint-disable-next-line no-await-in-loop
           await this.createMirror(pod, status)
           continue
@@ -94,7 +94,7 @@ export class MirrorManager {
         await this.updateStatus(mirror, status)
       }
     } catch (error) {
-      this.log.error('status_manager.go:875', 'Failed to update status for pod', {err: (error as Error).message})
+      this.log.error('status_manager.go:875', 'Failed to update status for pod', 'err', (error as Error).message)
     } finally {
       this.reconciling = false
     }
@@ -137,7 +137,7 @@ export class MirrorManager {
       this.cache.set(pod.fullName, created)
     } catch (error) {
       if (error instanceof ApiError && error.status === 409) return
-      this.log.error('kubelet.go:1966', 'Failed creating a mirror pod', {err: (error as Error).message, pod: pod.fullName})
+      this.log.error('kubelet.go:1966', 'Failed creating a mirror pod', 'err', (error as Error).message, 'pod', pod.fullName)
     }
   }
 
@@ -152,7 +152,7 @@ export class MirrorManager {
       })
     } catch (error) {
       if (!(error instanceof ApiError && (error.status === 404 || error.status === 409))) {
-        this.log.error('mirror_client.go:131', 'Failed deleting a mirror pod', {err: (error as Error).message, pod: `${String(meta.namespace)}/${String(meta.name)}`})
+        this.log.error('mirror_client.go:131', 'Failed deleting a mirror pod', 'err', (error as Error).message, 'pod', `${String(meta.namespace)}/${String(meta.name)}`)
         return
       }
     }
@@ -169,7 +169,7 @@ export class MirrorManager {
         // eslint-disable-next-line no-await-in-loop
         await this.api.request('PUT', `/api/v1/nodes/${this.node.name}/status`, this.nodeObject())
       } catch (error) {
-        this.log.error('kubelet_node_status.go:549', 'Error updating node status, will retry', {err: (error as Error).message})
+        this.log.error('kubelet_node_status.go:549', 'Error updating node status, will retry', 'err', (error as Error).message)
       }
     }
   }
@@ -239,12 +239,12 @@ export class MirrorManager {
   private async register(): Promise<void> {
     let delay = 100
     while (!this.stopped) {
-      this.log.info('kubelet_node_status.go:75', 'Attempting to register node', {node: this.node.name})
+      this.log.info('kubelet_node_status.go:75', 'Attempting to register node', 'node', this.node.name)
       try {
         // eslint-disable-next-line no-await-in-loop
         const created = await this.api.request<Json>('POST', '/api/v1/nodes', this.nodeObject())
         this.nodeUid = String((created.metadata as Json).uid)
-        this.log.info('kubelet_node_status.go:78', 'Successfully registered node', {node: this.node.name})
+        this.log.info('kubelet_node_status.go:78', 'Successfully registered node', 'node', this.node.name)
         return
       } catch (error) {
         if (error instanceof ApiError && error.status === 409) {
@@ -254,12 +254,12 @@ export class MirrorManager {
             this.nodeUid = String((existing.metadata as Json).uid)
             // eslint-disable-next-line no-await-in-loop
             await this.api.request('PUT', `/api/v1/nodes/${this.node.name}/status`, this.nodeObject()).catch(() => {})
-            this.log.info('kubelet_node_status.go:78', 'Successfully registered node', {node: this.node.name})
+            this.log.info('kubelet_node_status.go:78', 'Successfully registered node', 'node', this.node.name)
             return
           }
         }
 
-        this.log.error('kubelet_node_status.go:107', 'Unable to register node with API server', {err: (error as Error).message, node: this.node.name})
+        this.log.error('kubelet_node_status.go:107', 'Unable to register node with API server', 'err', (error as Error).message, 'node', this.node.name)
       }
 
       // eslint-disable-next-line no-await-in-loop
@@ -308,7 +308,7 @@ export class MirrorManager {
         await watch.done
       } catch (error) {
         if (this.stopped) return
-        this.log.error('reflector.go:158', 'Failed to watch', {err: (error as Error).message, reflector: 'pkg/kubelet/config/apiserver.go:66', type: '*v1.Pod'})
+        this.log.error('reflector.go:158', 'Failed to watch', 'reflector', 'pkg/kubelet/config/apiserver.go:66', 'type', '*v1.Pod', 'err', (error as Error).message)
       }
 
       // eslint-disable-next-line no-await-in-loop

@@ -49,6 +49,7 @@ export class PodManager {
   private readonly startTimes = new Map<string, string>()
   private readonly stoppedSince = new Map<string, number>()
   private syncing?: Promise<void>
+  private stopped = false
   private readonly terminating = new Set<string>()
   private timer?: NodeJS.Timeout
 
@@ -109,11 +110,11 @@ export class PodManager {
   setDesired(pods: DesiredPod[]): void {
     const next = new Map(pods.map(pod => [pod.uid, pod]))
     for (const [uid, pod] of this.desired) {
-      if (!next.has(uid)) this.log.info('kubelet.go:2559', 'SyncLoop REMOVE', {pods: [pod.fullName], source: pod.source})
+      if (!next.has(uid)) this.log.info('kubelet.go:2559', 'SyncLoop REMOVE', 'source', pod.source, 'pods', [pod.fullName])
     }
 
     for (const [uid, pod] of next) {
-      if (!this.desired.has(uid)) this.log.info('kubelet.go:2543', 'SyncLoop ADD', {pods: [pod.fullName], source: pod.source})
+      if (!this.desired.has(uid)) this.log.info('kubelet.go:2543', 'SyncLoop ADD', 'source', pod.source, 'pods', [pod.fullName])
     }
 
     this.desired = next
@@ -122,20 +123,27 @@ export class PodManager {
 
   /** Runs the sync loop: on demand (trigger) and every second (the PLEG relist period). */
   start(): void {
-    const loop = async () => {
-      await this.sync()
-      this.timer = setTimeout(loop, this.dirty ? 50 : 1000)
-    }
-
-    void loop()
+    void this.loop()
   }
 
   stop(): void {
+    this.stopped = true
     clearTimeout(this.timer)
   }
 
+  private async loop(): Promise<void> {
+    this.timer = undefined
+    await this.sync()
+    if (!this.stopped && !this.timer) this.timer = setTimeout(() => this.loop(), this.dirty ? 5 : 1000)
+  }
+
+  /** Asks for a sync as soon as the current one (if any) is done. */
   trigger(): void {
     this.dirty = true
+    if (this.timer && !this.syncing) {
+      clearTimeout(this.timer)
+      this.timer = setTimeout(() => this.loop(), 5)
+    }
   }
 
   private backoffMs(key: string): number {
@@ -315,13 +323,7 @@ export class PodManager {
       const running = state.containers.filter(c => c.labels['io.kubernetes.pod.uid'] === uid && c.state === 'CONTAINER_RUNNING')
       await Promise.all(running.map(c => {
         const grace = Number(c.annotations['io.kubernetes.pod.terminationGracePeriod'] ?? 30)
-        this.log.info('kuberuntime_container.go:809', 'Killing container with a grace period', {
-          containerID: `${this.runtimeKind}://${c.id}`,
-          containerName: c.metadata.name,
-          gracePeriod: grace,
-          pod: `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`,
-          podUID: uid,
-        })
+        this.log.info('kuberuntime_container.go:809', 'Killing container with a grace period', 'pod', `${c.labels['io.kubernetes.pod.namespace']}/${c.labels['io.kubernetes.pod.name']}`, 'podUID', uid, 'containerName', c.metadata.name, 'containerID', `${this.runtimeKind}://${c.id}`, 'gracePeriod', grace)
         return this.call('POST', `/containers/${c.id}/stop`, {timeout: grace})
       }))
       await Promise.all(sandboxes.filter(s => s.state === 'SANDBOX_READY').map(s => this.call('POST', `/sandboxes/${s.id}/stop`)))
@@ -374,7 +376,7 @@ export class PodManager {
     if (this.syncing) return this.syncing
     this.syncing = this.syncOnce()
     .catch((error: unknown) => {
-      this.log.error('kubelet.go:2470', 'Skipping pod synchronization', {err: (error as Error).message})
+      this.log.error('kubelet.go:2470', 'Skipping pod synchronization', 'err', (error as Error).message)
     })
     .finally(() => {
       this.syncing = undefined
@@ -424,7 +426,7 @@ export class PodManager {
     const phase = this.podPhase(pod, byName)
     if (phase === 'Succeeded' || phase === 'Failed') return false
     if (!sandbox || sandbox.state !== 'SANDBOX_READY') {
-      this.log.info('kuberuntime_manager.go:1041', sandbox ? 'No ready sandbox for pod can be found. Need to start a new one' : 'No sandbox for pod can be found. Need to start a new one', {pod: fullName})
+      this.log.info('kuberuntime_manager.go:1041', sandbox ? 'No ready sandbox for pod can be found. Need to start a new one' : 'No sandbox for pod can be found. Need to start a new one', 'pod', fullName)
       const running = state.containers.filter(c => c.labels['io.kubernetes.pod.uid'] === pod.uid && c.state === 'CONTAINER_RUNNING')
       // eslint-disable-next-line no-await-in-loop
       for (const c of running) await this.call('POST', `/containers/${c.id}/stop`, {timeout: 0})

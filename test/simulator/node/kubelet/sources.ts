@@ -100,7 +100,7 @@ export class FileSource {
       const key = this.fileKeys.get(file)
       if (key === undefined) return
       if (!this.store.has(key)) {
-        this.log.error('file.go:284', 'Unable to process watch event', {err: `the pod with key ${key} doesn't exist in cache`})
+        this.log.error('file.go:284', 'Unable to process watch event', 'err', `the pod with key ${key} doesn't exist in cache`)
         return
       }
 
@@ -115,7 +115,7 @@ export class FileSource {
       this.store.set(pod.fullName, pod)
       this.send()
     } catch (error) {
-      this.log.error('file.go:284', 'Unable to process watch event', {err: `can't process config file ${JSON.stringify(file)}: ${(error as Error).message}`})
+      this.log.error('file.go:284', 'Unable to process watch event', 'err', `can't process config file ${JSON.stringify(file)}: ${(error as Error).message}`)
     }
   }
 
@@ -127,22 +127,22 @@ export class FileSource {
       try {
         stat = statSync(file)
       } catch (error) {
-        this.log.error('file.go:213', 'Could not get metadata', {err: errnoText(error as NodeJS.ErrnoException, 'stat', file), path: file})
+        this.log.error('file.go:213', 'Could not get metadata', 'err', errnoText(error as NodeJS.ErrnoException, 'stat', file), 'path', file)
         continue
       }
 
       if (stat.isDirectory()) {
-        this.log.error('file.go:218', 'Provided manifest path is a directory, not recursing into manifest path', {path: file})
+        this.log.error('file.go:218', 'Provided manifest path is a directory, not recursing into manifest path', 'path', file)
       } else if (stat.isFile()) {
         try {
           pods.push(this.extractFromFile(file))
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-            this.log.error('file.go:224', 'Could not process manifest file', {err: (error as Error).message, path: file})
+            this.log.error('file.go:224', 'Could not process manifest file', 'err', (error as Error).message, 'path', file)
           }
         }
       } else {
-        this.log.error('file.go:231', 'Manifest path is not a directory or file', {mode: modeString(stat.mode), path: file})
+        this.log.error('file.go:231', 'Manifest path is not a directory or file', 'path', file, 'mode', modeString(stat.mode))
       }
     }
 
@@ -159,7 +159,7 @@ export class FileSource {
   /** listConfig: the whole path again; an empty directory sends an empty set without touching the store. */
   private relist(): void {
     if (this.stopped) return
-    const fail = (err: string) => this.log.error('file.go:116', 'Unable to read config path', {err, path: this.manifestPath})
+    const fail = (err: string) => this.log.error('file.go:116', 'Unable to read config path', 'err', err, 'path', this.manifestPath)
     let stat
     try {
       stat = statSync(this.manifestPath)
@@ -223,7 +223,7 @@ export class FileSource {
       stat = statSync(this.manifestPath)
     } catch {
       this.update([])
-      this.log.error('file_linux.go:63', 'Unable to read config path', {err: 'path does not exist, ignoring', path: this.manifestPath})
+      this.log.error('file_linux.go:63', 'Unable to read config path', 'err', 'path does not exist, ignoring', 'path', this.manifestPath)
       retry()
       return
     }
@@ -244,11 +244,11 @@ export class FileSource {
         if (!isDir && !exists(this.manifestPath)) retry()
       })
       this.watcher.on('error', error => {
-        this.log.error('file_linux.go:63', 'Unable to read config path', {err: `error while watching ${JSON.stringify(this.manifestPath)}: ${error.message}`, path: this.manifestPath})
+        this.log.error('file_linux.go:63', 'Unable to read config path', 'err', `error while watching ${JSON.stringify(this.manifestPath)}: ${error.message}`, 'path', this.manifestPath)
         retry()
       })
     } catch (error) {
-      this.log.error('file_linux.go:63', 'Unable to read config path', {err: (error as Error).message, path: this.manifestPath})
+      this.log.error('file_linux.go:63', 'Unable to read config path', 'err', (error as Error).message, 'path', this.manifestPath)
       retry()
     }
   }
@@ -321,7 +321,7 @@ export class HttpSource {
     const unique: StaticPod[] = []
     for (const pod of pods) {
       if (seen.has(pod.fullName)) {
-        this.log.warning('config.go:410', 'Pod failed validation due to duplicate pod name, ignoring', {pod: pod.fullName})
+        this.log.warning('config.go:410', 'Pod failed validation due to duplicate pod name, ignoring', 'pod', pod.fullName)
         continue
       }
 
@@ -371,8 +371,8 @@ export class HttpSource {
       }
     } catch (error) {
       const err = (error as Error).message
-      if (this.failures < 3) this.log.info('http.go:77', 'Failed to read pods from URL', {err})
-      else if (this.failures === 3) this.log.info('http.go:79', 'Failed to read pods from URL. Dropping verbosity of this message to V(4)', {err})
+      if (this.failures < 3) this.log.info('http.go:77', 'Failed to read pods from URL', 'err', err)
+      else if (this.failures === 3) this.log.info('http.go:79', 'Failed to read pods from URL. Dropping verbosity of this message to V(4)', 'err', err)
       this.failures++
     }
   }
