@@ -29,9 +29,15 @@ export async function fastValidate(argv: string[], packageJsonUrl: URL): Promise
   try {
     await runValidate(parsed.positionals, {...flags, format, quiet: flags.quiet ?? false}, version)
   } catch (error) {
-    // Errors are rare and may be slow: print them exactly as the oclif path would.
-    const [{handle}, {toCliError}] = await Promise.all([import('@oclif/core'), import('../commands/base.js')])
-    await handle(toCliError(error as Error))
+    // Errors are rare and may be slow: report them exactly as the oclif path would.
+    const {asBug, reportError} = await import('../commands/base.js')
+    const code = reportError(error as Error)
+    if (code === undefined) {
+      const {handle} = await import('@oclif/core')
+      await handle(asBug(error as Error))
+    } else {
+      process.exitCode = code
+    }
   }
 
   return true

@@ -8,21 +8,34 @@ import {RemoteCommandError, UserError} from '../errors.js'
  * and the command, anything else is a bug and says so.
  */
 export abstract class BaseCommand extends Command {
-  override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
-    return super.catch(toCliError(err))
+  async catch(err: Error & {exitCode?: number}): Promise<unknown> {
+    const code = reportError(err)
+    if (code === undefined) return super.catch(asBug(err))
+    return this.exit(code)
   }
 }
 
-export function toCliError(err: Error): Error {
+/**
+ * Prints an error the user can act on to stderr, as written (multi-line lists of problems stay
+ * readable), and returns the exit code; undefined when the error is not one of ours.
+ */
+export function reportError(err: Error, stderr: NodeJS.WritableStream = process.stderr): number | undefined {
   if (err instanceof UserError) {
-    return new Errors.CLIError(err.message, {exit: err.exitCode, suggestions: err.hints})
+    stderr.write(`Error: ${err.message}\n${err.hints.map(hint => `Hint: ${hint}\n`).join('')}`)
+    return err.exitCode
   }
 
   if (err instanceof RemoteCommandError) {
     const output = (err.stderr || err.stdout).trim()
-    return new Errors.CLIError(`${err.message}${output ? `\n${output}` : ''}`, {exit: 1})
+    stderr.write(`Error: ${err.message}\n${output ? `${output}\n` : ''}`)
+    return 1
   }
 
+  return undefined
+}
+
+/** Anything that is neither a user error nor a remote failure is a bug: say so, without a stack trace. */
+export function asBug(err: Error): Error {
   if (err instanceof Errors.CLIError || (err as {code?: string}).code === 'EEXIT' || 'oclif' in err) return err
   if (process.env.DEBUG) return err
   return new Errors.CLIError(`internal error: ${err.message}`, {
