@@ -1,7 +1,7 @@
 import type {Dirent, Stats} from 'node:fs'
 
 import {
-  closeSync, fstatSync, openSync, readdirSync, readFileSync, statSync,
+  closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync,
 } from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -205,7 +205,17 @@ function readInput(file: string): {bytes: Buffer} | {error: Finding} {
     // Check the size first: the kubelet refuses big files, and we should not read a 4 GiB log.
     const {size} = fstatSync(fd)
     if (size > MAX_MANIFEST_BYTES) return {error: tooLargeFinding(size)}
-    return {bytes: readFileSync(fd)}
+    // readFileSync(fd) would stat the file again; read the size we know (a file that grows meanwhile
+    // is read as it was).
+    const bytes = Buffer.allocUnsafe(size)
+    let read = 0
+    while (read < size) {
+      const n = readSync(fd, bytes, read, size - read, read)
+      if (n === 0) break
+      read += n
+    }
+
+    return {bytes: bytes.subarray(0, read)}
   } catch (error) {
     return {error: fileFinding('file/unreadable', `cannot read: ${(error as Error).message}`)}
   } finally {
