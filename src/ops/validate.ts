@@ -198,15 +198,22 @@ function entryKind(entry: Dirent, full: string): 'dir' | 'file' | 'other' {
   return target?.isDirectory() ? 'dir' : (target?.isFile() ? 'file' : 'other')
 }
 
+/** Most manifests fit in one read into this buffer, which saves a stat and an allocation per file. */
+const READ_AHEAD = Buffer.allocUnsafe(64 * 1024)
+
+/**
+ * Reads a file, refusing (without reading) one over the kubelet's size limit. The bytes of a small
+ * file are a view of a shared buffer: valid until the next call, which is all checkFile needs.
+ */
 function readInput(file: string): {bytes: Buffer} | {error: Finding} {
   let fd: number | undefined
   try {
     fd = openSync(file, 'r')
+    const first = readSync(fd, READ_AHEAD, 0, READ_AHEAD.length, 0)
+    if (first < READ_AHEAD.length) return {bytes: READ_AHEAD.subarray(0, first)}
     // Check the size first: the kubelet refuses big files, and we should not read a 4 GiB log.
     const {size} = fstatSync(fd)
     if (size > MAX_MANIFEST_BYTES) return {error: tooLargeFinding(size)}
-    // readFileSync(fd) would stat the file again; read the size we know (a file that grows meanwhile
-    // is read as it was).
     const bytes = Buffer.allocUnsafe(size)
     let read = 0
     while (read < size) {
