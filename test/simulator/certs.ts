@@ -40,5 +40,7 @@ export async function makePki(dir: string, address: string): Promise<Pki> {
     '-extfile',
     file('apiserver.ext'),
   ])
-  return {ca: await readFile(file('ca.crt'), 'utf8'), caFile: file('ca.crt'), certFile: file('apiserver.crt'), keyFile: file('apiserver.key')}
+  return {
+    ca: await readFile(file('ca.crt'), 'utf8'), caFile: file('ca.crt'), certFile: file('apiserver.crt'), keyFile: file('apiserver.key'),
+  }
 }

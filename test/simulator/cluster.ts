@@ -3,19 +3,28 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
-import {chmod, mkdir, symlink, writeFile} from 'node:fs/promises'
+import {
+  chmod, mkdir, symlink, writeFile,
+} from 'node:fs/promises'
 import http from 'node:http'
 import https from 'node:https'
 import path from 'node:path'
 
-import {type ExecResult, PRIVATE_DIRS, type Sandbox, type SandboxNode, type SandboxOptions, startSandbox} from '../sandbox/index.js'
+import type {Container, Sandbox as PodSandbox} from './node/runtime.js'
+
+import {
+  type ExecResult, PRIVATE_DIRS, type Sandbox, type SandboxNode, type SandboxOptions, startSandbox,
+} from '../sandbox/index.js'
 import {buildSimulator} from './build.js'
 import {makePki} from './certs.js'
-import {DEFAULT_MANIFEST_DIRS, kubeconfig, type Layout, layoutFiles, SIMULATOR_PRIVATE_DIRS} from './layouts.js'
+import {
+  DEFAULT_MANIFEST_DIRS, kubeconfig, type Layout, layoutFiles, SIMULATOR_PRIVATE_DIRS,
+} from './layouts.js'
 import {formatShort, type JournalEntry} from './node/journal.js'
-import {CONTAINERD_SOCKET, DOCKER_SOCKET, JOURNAL_FILE, NODE_CONFIG, type NodeConfig, SIM_BIN, SYSTEMD_SOCKET} from './node/paths.js'
+import {
+  CONTAINERD_SOCKET, DOCKER_SOCKET, JOURNAL_FILE, NODE_CONFIG, type NodeConfig, SIM_BIN, SYSTEMD_SOCKET,
+} from './node/paths.js'
 import {rpc} from './node/rpc.js'
-import type {Container, Sandbox as PodSandbox} from './node/runtime.js'
 
 export type {Layout} from './layouts.js'
 export type {JournalEntry} from './node/journal.js'
@@ -86,9 +95,9 @@ export interface ClusterNode {
 export interface Cluster {
   /** An admin request to the API server stand-in (JSON in, JSON out; throws on HTTP >= 400 with the Status message). */
   api(method: string, route: string, body?: unknown): Promise<Json>
-  readonly apiServerUrl: string
   /** The API server stand-in's stderr log. */
   readonly apiServerLog: string
+  readonly apiServerUrl: string
   /** Environment for the CLI under test: the sandbox's env(), with ~/.kube/config pointing at the cluster. */
   env(): Record<string, string>
   /** Admin kubeconfig, also installed as ~/.kube/config of the sandbox's HOME. */
@@ -110,7 +119,7 @@ function allPrivateDirs(extra: string[] = []): string[] {
 }
 
 function isPrivate(file: string, dirs: string[]): boolean {
-  return dirs.some((dir) => file.startsWith(`${dir}/`))
+  return dirs.some(dir => file.startsWith(`${dir}/`))
 }
 
 function run(command: string, args: string[], options: {env?: NodeJS.ProcessEnv; input?: string} = {}): Promise<ExecResult> {
@@ -121,27 +130,27 @@ function run(command: string, args: string[], options: {env?: NodeJS.ProcessEnv;
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
     child.on('error', reject)
-    child.on('close', (code) => resolve({code: code ?? 1, stderr: Buffer.concat(err).toString(), stdout: Buffer.concat(out).toString()}))
+    child.on('close', code => resolve({code: code ?? 1, stderr: Buffer.concat(err).toString(), stdout: Buffer.concat(out).toString()}))
     child.stdin.end(options.input)
   })
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+async function waitFor(what: string, timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     // eslint-disable-next-line no-await-in-loop
     if (await check()) return
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     // eslint-disable-next-line no-await-in-loop
-    await new Promise((resolve) => {
+    await new Promise(resolve => {
       setTimeout(resolve, 25)
     })
   }
 }
 
 function httpOk(url: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(url, {timeout: 1000}, (res) => {
+  return new Promise(resolve => {
+    const req = http.get(url, {timeout: 1000}, res => {
       res.resume()
       resolve(res.statusCode === 200)
     })
@@ -184,7 +193,7 @@ class Node implements ClusterNode {
   journal(unit?: string): JournalEntry[] {
     const file = this.hostPath(JOURNAL_FILE)
     if (!existsSync(file)) return []
-    const wanted = unit === undefined ? undefined : unit.includes('.') ? unit : `${unit}.service`
+    const wanted = unit === undefined ? undefined : (unit.includes('.') ? unit : `${unit}.service`)
     const entries: JournalEntry[] = []
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue
@@ -201,16 +210,14 @@ class Node implements ClusterNode {
 
   journalText(unit = 'kubelet'): string {
     return this.journal(unit)
-      .map((entry) => `${formatShort(entry, this.name)}\n`)
-      .join('')
+    .map(entry => `${formatShort(entry, this.name)}\n`)
+    .join('')
   }
 
   async killContainer(pod: string, container: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<Container> {
     const state = await this.runtimeState()
-    const podNames = new Set([pod, `${pod}-${this.name.toLowerCase()}`])
-    const target = state.containers.find(
-      (c) => podNames.has(c.labels['io.kubernetes.pod.name'] ?? '') && c.metadata.name === container && c.state === 'CONTAINER_RUNNING',
-    )
+    const podNames = new Set([`${pod}-${this.name.toLowerCase()}`, pod])
+    const target = state.containers.find(c => podNames.has(c.labels['io.kubernetes.pod.name'] ?? '') && c.metadata.name === container && c.state === 'CONTAINER_RUNNING')
     if (!target) throw new Error(`no running container ${container} of pod ${pod} on ${this.name}`)
     const result = await this.exec(['kill', `-${signal.replace(/^SIG/, '')}`, String(target.pid)])
     if (result.code !== 0) throw new Error(`kill ${target.pid} on ${this.name}: ${result.stderr}`)
@@ -257,7 +264,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     buildSimulator(),
     startSandbox({
       ...options.sandbox,
-      nodes: options.nodes.map((node) => node.name),
+      nodes: options.nodes.map(node => node.name),
       privateDirs: [...SIMULATOR_PRIVATE_DIRS, ...(options.sandbox?.privateDirs ?? [])],
     }),
   ])
@@ -268,7 +275,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     stopped = true
     const child = apiServer
     if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => {
+      const exited = new Promise(resolve => {
         child.once('exit', resolve)
       })
       child.kill('SIGKILL')
@@ -299,7 +306,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       JSON.stringify({
         address: apiAddress,
         certFile: pki.certFile,
-        controlPlaneNodes: options.nodes.filter((n) => n.controlPlane).map((n) => n.name.toLowerCase()),
+        controlPlaneNodes: options.nodes.filter(n => n.controlPlane).map(n => n.name.toLowerCase()),
         keyFile: pki.keyFile,
         nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs ?? 40_000,
         port: API_PORT,
@@ -308,7 +315,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       {mode: 0o600},
     )
     const apiServerLog = path.join(apiDir, 'apiserver.log')
-    const {openSync, closeSync} = await import('node:fs')
+    const {closeSync, openSync} = await import('node:fs')
     const logFd = openSync(apiServerLog, 'a')
     apiServer = spawn('setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, path.join(build, 'apiserver/main.js'), configFile], {
       cwd: '/',
@@ -336,77 +343,75 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     if (options.fileCheckFrequency) config.fileCheckFrequency = options.fileCheckFrequency
     if (options.httpCheckFrequency) config.httpCheckFrequency = options.httpCheckFrequency
 
-    const nodes = await Promise.all(
-      options.nodes.map(async (spec, i) => {
-        const sandboxNode = sandbox.nodes[i]!
-        const manifestDir = spec.manifestDir ?? DEFAULT_MANIFEST_DIRS[spec.layout]
-        const layout = layoutFiles({
-          api: {ca: pki.ca, server, token: nodeTokens.get(spec.name)!},
-          config,
-          layout: spec.layout,
-          manifestDir,
-          nodeIp: sandboxNode.address,
-        })
-        const hostPath = (file: string) => path.join(sandboxNode.root, file)
-        const nodeConfig: NodeConfig = {hostname: sandboxNode.hostname, nodeIp: sandboxNode.address, runtime: layout.runtime}
-        const inNode: string[] = []
-        const files: Record<string, string> = {...layout.files, [NODE_CONFIG]: `${JSON.stringify(nodeConfig)}\n`}
-        for (const tool of layout.tools) {
-          files[`${SIM_BIN}/${tool}`] =
-            tool === 'kubelet' ? shim(process.execPath, path.join(build, 'node/kubelet/main.js')) : shim(process.execPath, path.join(build, 'node/cli/main.js'), tool)
-        }
+    const nodes = await Promise.all(options.nodes.map(async (spec, i) => {
+      const sandboxNode = sandbox.nodes[i]!
+      const manifestDir = spec.manifestDir ?? DEFAULT_MANIFEST_DIRS[spec.layout]
+      const layout = layoutFiles({
+        api: {ca: pki.ca, server, token: nodeTokens.get(spec.name)!},
+        config,
+        layout: spec.layout,
+        manifestDir,
+        nodeIp: sandboxNode.address,
+      })
+      const hostPath = (file: string) => path.join(sandboxNode.root, file)
+      const nodeConfig: NodeConfig = {hostname: sandboxNode.hostname, nodeIp: sandboxNode.address, runtime: layout.runtime}
+      const inNode: string[] = []
+      const files: Record<string, string> = {...layout.files, [NODE_CONFIG]: `${JSON.stringify(nodeConfig)}\n`}
+      for (const tool of layout.tools) {
+        files[`${SIM_BIN}/${tool}`]
+          = tool === 'kubelet' ? shim(process.execPath, path.join(build, 'node/kubelet/main.js')) : shim(process.execPath, path.join(build, 'node/cli/main.js'), tool)
+      }
 
-        for (const [file, content] of Object.entries(files)) {
-          if (isPrivate(file, privateDirs)) {
-            // eslint-disable-next-line no-await-in-loop
-            await mkdir(path.dirname(hostPath(file)), {recursive: true})
-            // eslint-disable-next-line no-await-in-loop
-            await writeFile(hostPath(file), content, {mode: file.startsWith(SIM_BIN) ? 0o755 : 0o644})
-            // eslint-disable-next-line no-await-in-loop
-            if (file.startsWith(SIM_BIN)) await chmod(hostPath(file), 0o755)
-          } else inNode.push(`mkdir -p '${path.posix.dirname(file)}' && printf '%s' '${content.replaceAll("'", "'\\''")}' > '${file}'`)
-        }
-
-        for (const dir of layout.dirs) {
+      for (const [file, content] of Object.entries(files)) {
+        if (isPrivate(file, privateDirs)) {
           // eslint-disable-next-line no-await-in-loop
-          if (isPrivate(`${dir}/x`, privateDirs)) await mkdir(hostPath(dir), {recursive: true})
-          else inNode.push(`mkdir -p '${dir}'`)
-        }
+          await mkdir(path.dirname(hostPath(file)), {recursive: true})
+          // eslint-disable-next-line no-await-in-loop
+          await writeFile(hostPath(file), content, {mode: file.startsWith(SIM_BIN) ? 0o755 : 0o644})
+          // eslint-disable-next-line no-await-in-loop
+          if (file.startsWith(SIM_BIN)) await chmod(hostPath(file), 0o755)
+        } else inNode.push(`mkdir -p '${path.posix.dirname(file)}' && printf '%s' '${content.replaceAll("'", String.raw`'\''`)}' > '${file}'`)
+      }
 
-        if (layout.runtime === 'containerd' && spec.layout === 'kubeadm') {
-          inNode.push(`printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\\nimage-endpoint: unix:///run/containerd/containerd.sock\\ntimeout: 10\\n' > /etc/crictl.yaml`)
-        }
+      for (const dir of layout.dirs) {
+        // eslint-disable-next-line no-await-in-loop
+        if (isPrivate(`${dir}/x`, privateDirs)) await mkdir(hostPath(dir), {recursive: true})
+        else inNode.push(`mkdir -p '${dir}'`)
+      }
 
-        if (spec.kubelet !== false) {
-          await mkdir(hostPath('/etc/systemd/system/multi-user.target.wants'), {recursive: true})
-          await symlink('/etc/systemd/system/kubelet.service', hostPath('/etc/systemd/system/multi-user.target.wants/kubelet.service'))
-        }
+      if (layout.runtime === 'containerd' && spec.layout === 'kubeadm') {
+        inNode.push(String.raw`printf 'runtime-endpoint: unix:///run/containerd/containerd.sock\nimage-endpoint: unix:///run/containerd/containerd.sock\ntimeout: 10\n' > /etc/crictl.yaml`)
+      }
 
-        const simd = path.join(build, 'node/simd.js')
-        const boot = async () => {
-          const script = [
-            'set -e',
-            // The shims shadow the host's /usr/local/{bin,sbin} inside this node only.
-            `mount --bind ${SIM_BIN} /usr/local/bin`,
-            `mount --bind ${SIM_BIN} /usr/local/sbin`,
-            `setsid ${process.execPath} ${simd} </dev/null >>/var/lib/sim/simd.log 2>&1 &`,
-          ].join('\n')
-          const result = await sandboxNode.exec(['sh', '-c', script])
-          if (result.code !== 0) throw new Error(`booting the simulator on ${spec.name}: ${result.stderr}`)
-          await waitFor(`the node daemon of ${spec.name}`, 10_000, () => existsSync(hostPath(SYSTEMD_SOCKET)))
-        }
+      if (spec.kubelet !== false) {
+        await mkdir(hostPath('/etc/systemd/system/multi-user.target.wants'), {recursive: true})
+        await symlink('/etc/systemd/system/kubelet.service', hostPath('/etc/systemd/system/multi-user.target.wants/kubelet.service'))
+      }
 
-        if (inNode.length > 0) {
-          const result = await sandboxNode.exec(['sh', '-c', ['set -e', ...inNode].join('\n')])
-          if (result.code !== 0) throw new Error(`setting up ${spec.name}: ${result.stderr}`)
-        }
+      const simd = path.join(build, 'node/simd.js')
+      const boot = async () => {
+        const script = [
+          'set -e',
+          // The shims shadow the host's /usr/local/{bin,sbin} inside this node only.
+          `mount --bind ${SIM_BIN} /usr/local/bin`,
+          `mount --bind ${SIM_BIN} /usr/local/sbin`,
+          `setsid ${process.execPath} ${simd} </dev/null >>/var/lib/sim/simd.log 2>&1 &`,
+        ].join('\n')
+        const result = await sandboxNode.exec(['sh', '-c', script])
+        if (result.code !== 0) throw new Error(`booting the simulator on ${spec.name}: ${result.stderr}`)
+        await waitFor(`the node daemon of ${spec.name}`, 10_000, () => existsSync(hostPath(SYSTEMD_SOCKET)))
+      }
 
-        const node = new Node(sandboxNode, spec.layout, manifestDir, layout.runtime, boot)
-        await boot()
-        if (spec.kubelet !== false) await node.waitHealthy()
-        return node
-      }),
-    )
+      if (inNode.length > 0) {
+        const result = await sandboxNode.exec(['sh', '-c', ['set -e', ...inNode].join('\n')])
+        if (result.code !== 0) throw new Error(`setting up ${spec.name}: ${result.stderr}`)
+      }
+
+      const node = new Node(sandboxNode, spec.layout, manifestDir, layout.runtime, boot)
+      await boot()
+      if (spec.kubelet !== false) await node.waitHealthy()
+      return node
+    }))
 
     const request = (method: string, route: string, body?: unknown): Promise<Json> =>
       new Promise((resolve, reject) => {
@@ -419,7 +424,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
             headers: {accept: 'application/json', authorization: `Bearer ${adminToken}`, ...(payload ? {'content-type': 'application/json'} : {})},
             method,
           },
-          (res) => {
+          res => {
             const chunks: Buffer[] = []
             res.on('data', (chunk: Buffer) => chunks.push(chunk))
             res.on('end', () => {
@@ -442,7 +447,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       kubeconfigPath,
       kubectl: (args, opts = {}) => run('kubectl', ['--kubeconfig', kubeconfigPath, ...args], {env: {...sandbox.env(), KUBECONFIG: kubeconfigPath}, input: opts.input}),
       node(name: string) {
-        const found = nodes.find((n) => n.name === name)
+        const found = nodes.find(n => n.name === name)
         if (!found) throw new Error(`no cluster node ${name}`)
         return found
       },

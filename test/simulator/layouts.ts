@@ -143,7 +143,7 @@ export function kubeconfig(api: LayoutInput['api'], user: string): string {
 }
 
 function kubeadmLike(input: LayoutInput, runtime: 'containerd' | 'docker'): LayoutFiles {
-  const manifestDir = input.manifestDir
+  const {manifestDir} = input
   const endpoint = runtime === 'docker' ? 'unix:///var/run/cri-dockerd.sock' : 'unix:///var/run/containerd/containerd.sock'
   const files: Record<string, string> = {
     '/etc/default/kubelet': 'KUBELET_EXTRA_ARGS=\n',
@@ -154,12 +154,14 @@ function kubeadmLike(input: LayoutInput, runtime: 'containerd' | 'docker'): Layo
     '/var/lib/kubelet/config.yaml': kubeadmConfig(input, manifestDir),
     '/var/lib/kubelet/kubeadm-flags.env': `KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=${endpoint} --pod-infra-container-image=registry.k8s.io/pause:3.10"\n`,
   }
-  return {dirs: [manifestDir], files, manifestDir, runtime, tools: runtime === 'docker' ? ['docker', 'journalctl', 'kubelet', 'systemctl'] : ['crictl', 'journalctl', 'kubelet', 'systemctl']}
+  return {
+    dirs: [manifestDir], files, manifestDir, runtime, tools: runtime === 'docker' ? ['docker', 'journalctl', 'kubelet', 'systemctl'] : ['crictl', 'journalctl', 'kubelet', 'systemctl'],
+  }
 }
 
 /** Fedora's kubernetes-node packaging: flags only, from /etc/kubernetes/config and /etc/kubernetes/kubelet. */
 function fedora(input: LayoutInput): LayoutFiles {
-  const manifestDir = input.manifestDir
+  const {manifestDir} = input
   const extra = [
     input.config.fileCheckFrequency ? `--file-check-frequency=${input.config.fileCheckFrequency}` : '',
     input.config.httpCheckFrequency ? `--http-check-frequency=${input.config.httpCheckFrequency}` : '',
@@ -234,12 +236,14 @@ KillMode=process
 WantedBy=multi-user.target
 `,
   }
-  return {dirs: [manifestDir], files, manifestDir, runtime: 'containerd', tools: ['crictl', 'journalctl', 'kubelet', 'systemctl']}
+  return {
+    dirs: [manifestDir], files, manifestDir, runtime: 'containerd', tools: ['crictl', 'journalctl', 'kubelet', 'systemctl'],
+  }
 }
 
 /** A hand-made node: one KubeletConfiguration file, two flags in the unit. */
 function configFile(input: LayoutInput): LayoutFiles {
-  const manifestDir = input.manifestDir
+  const {manifestDir} = input
   const config = [
     'apiVersion: kubelet.config.k8s.io/v1beta1',
     'kind: KubeletConfiguration',
@@ -271,26 +275,28 @@ RestartSec=5
 WantedBy=multi-user.target
 `,
   }
-  return {dirs: [manifestDir], files, manifestDir, runtime: 'containerd', tools: ['crictl', 'journalctl', 'kubelet', 'systemctl']}
+  return {
+    dirs: [manifestDir], files, manifestDir, runtime: 'containerd', tools: ['crictl', 'journalctl', 'kubelet', 'systemctl'],
+  }
 }
 
 export function layoutFiles(input: LayoutInput): LayoutFiles {
   switch (input.layout) {
-    case 'config-file': {
-      return configFile(input)
-    }
+  case 'config-file': {
+    return configFile(input)
+  }
 
-    case 'docker': {
-      return kubeadmLike(input, 'docker')
-    }
+  case 'docker': {
+    return kubeadmLike(input, 'docker')
+  }
 
-    case 'fedora': {
-      return fedora(input)
-    }
+  case 'fedora': {
+    return fedora(input)
+  }
 
-    case 'kubeadm': {
-      return kubeadmLike(input, 'containerd')
-    }
+  case 'kubeadm': {
+    return kubeadmLike(input, 'containerd')
+  }
   }
 }
 

@@ -1,3 +1,4 @@
+/* eslint-disable n/no-process-exit, unicorn/no-process-exit -- a program's entry point */
 // Entry point of the API server stand-in process: `node main.js CONFIG.json`. Prints `listening` once it serves.
 import {readFileSync} from 'node:fs'
 
@@ -16,14 +17,16 @@ async function main(): Promise<void> {
   await server.start()
   process.stdout.write('listening\n')
   const shutdown = () => {
-    void server.stop().finally(() => process.exit(0))
+    server.stop().finally(() => process.exit(0)).catch(() => process.exit(1))
   }
 
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
 }
 
-main().catch((error: unknown) => {
+try {
+  await main()
+} catch (error) {
   process.stderr.write(`apiserver: ${(error as Error).stack ?? String(error)}\n`)
   process.exit(1)
-})
+}

@@ -310,7 +310,7 @@ export class ApiServer {
       if (!spec.nodeName || status.phase === 'Succeeded' || status.phase === 'Failed') grace = 0
       if (grace > 0) {
         if (meta.deletionTimestamp && Number(meta.deletionGracePeriodSeconds ?? 0) <= grace) return object
-        const updated = {...object, metadata: {...meta, deletionGracePeriodSeconds: grace, deletionTimestamp: rfc3339(Date.now() + grace * 1000)}}
+        const updated = {...object, metadata: {...meta, deletionGracePeriodSeconds: grace, deletionTimestamp: rfc3339(Date.now() + (grace * 1000))}}
         return this.put(resource, namespace, updated, 'MODIFIED')
       }
     }
@@ -367,7 +367,7 @@ export class ApiServer {
     if (path === '/apis') return send(200, {apiVersion: 'v1', groups: [], kind: 'APIGroupList'})
     if (path === '/api/v1') return send(200, this.resourceList())
     if (!path.startsWith('/api/v1/')) throw new HttpError(404, 'NotFound', 'the server could not find the requested resource')
-    const parts = path.slice('/api/v1/'.length).split('/').map(decodeURIComponent)
+    const parts = path.slice('/api/v1/'.length).split('/').map(part => decodeURIComponent(part))
     let namespace: string | undefined
     if (parts[0] === 'namespaces' && parts.length >= 3 && KINDS[parts[2]!]) {
       namespace = parts[1]
@@ -427,7 +427,9 @@ export class ApiServer {
     return {
       apiVersion: 'v1',
       items: items.map(object => {
-        const {apiVersion: _a, kind: _k, ...rest} = object
+        const rest = {...object}
+        delete rest.apiVersion
+        delete rest.kind
         return rest
       }),
       kind: KINDS[resource]!.listKind,
@@ -488,8 +490,7 @@ export class ApiServer {
     const object = this.get(resource, namespace, name)
     if (!object) throw notFound(resource, name)
     this.admitNode(user, resource, 'patch', object, name)
-    let patched: Json
-    patched = contentType.includes('json-patch') ? jsonPatch(object, body as Json[]) : mergePatch(object, body) as Json;
+    const patched = contentType.includes('json-patch') ? jsonPatch(object, body as Json[]) : (mergePatch(object, body) as Json)
     return this.store(resource, namespace, name, subresource, object, patched)
   }
 

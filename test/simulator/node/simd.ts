@@ -1,3 +1,4 @@
+/* eslint-disable n/no-process-exit, unicorn/no-process-exit -- a program's entry point */
 // The node daemon: plays systemd (for systemctl) and the container runtime (containerd, or dockerd with
 // cri-dockerd on a docker node) of one sandbox node. Started once per node boot, inside the node's namespaces, by
 // the cluster starter; everything it starts (the kubelet stand-in, containers) is its child, so the node's
@@ -30,6 +31,11 @@ export const RUNTIME_VERSIONS = {
   docker: {runtimeName: 'docker', runtimeVersion: '26.1.5'},
 } as const
 
+function unitOf(query: URLSearchParams): string {
+  const unit = query.get('unit') ?? ''
+  return unit.includes('.') ? unit : `${unit}.service`
+}
+
 async function main(): Promise<void> {
   const node = JSON.parse(readFileSync(NODE_CONFIG, 'utf8')) as NodeConfig
   mkdirSync(RUN_DIR, {recursive: true})
@@ -45,11 +51,6 @@ async function main(): Promise<void> {
       : [{description: 'containerd container runtime', documentation: ['https://containerd.io'], name: 'containerd.service'}]
   const systemd = new Systemd(journal, builtins, binary =>
     path.basename(binary) === 'kubelet' ? {args: [KUBELET_MAIN], file: process.execPath} : undefined)
-
-  const unitOf = (query: URLSearchParams) => {
-    const unit = query.get('unit') ?? ''
-    return unit.includes('.') ? unit : `${unit}.service`
-  }
 
   await serveRpc(SYSTEMD_SOCKET, 0o666, async ({method, path: route, query}: RpcRequest): Promise<RpcResponse> => {
     const unit = unitOf(query)
@@ -160,7 +161,9 @@ async function main(): Promise<void> {
   await systemd.boot()
 }
 
-main().catch((error: unknown) => {
+try {
+  await main()
+} catch (error) {
   process.stderr.write(`simd: ${(error as Error).stack ?? String(error)}\n`)
   process.exit(1)
-})
+}

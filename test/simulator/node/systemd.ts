@@ -45,6 +45,14 @@ export interface ServiceStatus {
   subState: string
 }
 
+const SUB_STATES: Record<ActiveState, string> = {
+  activating: 'auto-restart',
+  active: 'running',
+  deactivating: 'stop-sigterm',
+  failed: 'failed',
+  inactive: 'dead',
+}
+
 /** Where `systemctl enable` puts the unit's symlink (WantedBy=multi-user.target). */
 const WANTS_DIR = '/etc/systemd/system/multi-user.target.wants'
 
@@ -101,9 +109,7 @@ export class Systemd {
   async boot(): Promise<void> {
     this.daemonReload()
     for (const builtin of this.builtins) this.log(builtin.name, `Started ${builtin.name} - ${builtin.description}.`)
-    for (const name of this.knownUnits()) {
-      if (this.isEnabled(name)) await this.start(name)
-    }
+    await Promise.all(this.knownUnits().filter(name => this.isEnabled(name)).map(name => this.start(name)))
   }
 
   daemonReload(): void {
@@ -196,15 +202,7 @@ export class Systemd {
     const files = service.builtin ? undefined : findUnitFiles(name)
     const exit = service.lastExit
     const subState
-      = service.state === 'active'
-        ? (service.builtin || service.child ? 'running' : 'exited')
-        : service.state === 'activating'
-          ? 'auto-restart'
-          : service.state === 'failed'
-            ? 'failed'
-            : service.state === 'deactivating'
-              ? 'stop-sigterm'
-              : 'dead'
+      = service.state === 'active' ? (service.builtin || service.child ? 'running' : 'exited') : SUB_STATES[service.state]
     return {
       activeState: service.state,
       argv: service.lastArgv,
@@ -317,7 +315,7 @@ export class Systemd {
       // StartLimitBurst= automatic starts within StartLimitIntervalSec= at most (0 disables the limit).
       const unit = service.unit!
       const now = Date.now()
-      service.autoStarts = service.autoStarts.filter((t) => now - t < unit.startLimitIntervalMs)
+      service.autoStarts = service.autoStarts.filter(t => now - t < unit.startLimitIntervalMs)
       if (unit.startLimitIntervalMs > 0 && unit.startLimitBurst > 0 && service.autoStarts.length >= unit.startLimitBurst) {
         this.log(name, `${name}: Start request repeated too quickly.`, 4)
         this.log(name, `${name}: Failed with result '${service.result}'.`, 4)

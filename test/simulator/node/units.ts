@@ -26,11 +26,11 @@ export interface LoadedUnit {
   name: string
   restart: string
   restartSecMs: number
+  /** Contents of fragment + drop-ins at load time, to tell when a daemon-reload is needed. */
+  snapshot: string
   /** StartLimitBurst= starts within StartLimitIntervalSec= (0: no limit). Defaults 5 in 10 s. */
   startLimitBurst: number
   startLimitIntervalMs: number
-  /** Contents of fragment + drop-ins at load time, to tell when a daemon-reload is needed. */
-  snapshot: string
   timeoutStopMs: number
 }
 
@@ -50,7 +50,8 @@ export function parseUnitText(text: string): Record<string, Section> {
 
     const section = /^\[(.+)]$/.exec(line)
     if (section) {
-      current = sections[section[1]!] ??= {}
+      sections[section[1]!] ??= {}
+      current = sections[section[1]!]
       continue
     }
 
@@ -234,9 +235,9 @@ export function loadUnit(name: string, root = '/'): LoadedUnit | undefined {
     name,
     restart: 'no',
     restartSecMs: 100,
+    snapshot: snapshotOf(files),
     startLimitBurst: 5,
     startLimitIntervalMs: 10_000,
-    snapshot: snapshotOf(files),
     timeoutStopMs: 90_000,
   }
   for (const file of [files.fragment, ...files.dropIns]) {

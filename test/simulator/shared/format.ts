@@ -25,7 +25,7 @@ export function unitsHumanDuration(ms: number): string {
   const minutes = Math.floor(ms / 60_000)
   if (minutes === 1) return 'About a minute'
   if (minutes < 60) return `${minutes} minutes`
-  const hours = Math.floor(ms / 3_600_000 + 0.5)
+  const hours = Math.floor((ms / 3_600_000) + 0.5)
   if (hours === 1) return 'About an hour'
   if (hours < 48) return `${hours} hours`
   if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`

@@ -28,9 +28,9 @@ export function quote(value: string): string {
 
 /** Go's %+v of a value decoded from JSON: map[k:v], [a b]. */
 function goValue(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => goValue(v)).join(' ')}]`
+  if (Array.isArray(value)) return `[${value.map(v => goValue(v)).join(' ')}]`
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : (a > b ? 1 : 0)))
     return `map[${entries.map(([k, v]) => `${k}:${goValue(v)}`).join(' ')}]`
   }
 
@@ -43,7 +43,7 @@ function renderValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   if (value instanceof Error) return quote(value.message)
   if (value === undefined || value === null) return '<nil>'
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return JSON.stringify(value)
+  if (Array.isArray(value) && value.every(v => typeof v === 'string')) return JSON.stringify(value)
   return goValue(value)
 }
 
@@ -62,9 +62,9 @@ export interface Logger {
 
 /** A logger writing klog lines to a stream (the kubelet's stderr, which the systemd stand-in puts in the journal). */
 export function klogTo(write: (line: string) => void): Logger {
-  const log =
-    (severity: Severity) =>
-    (source: string, message: string, ...keysAndValues: unknown[]) =>
-      write(`${klogHeader(severity, source)}${structured(message, keysAndValues)}\n`)
+  const log
+    = (severity: Severity) =>
+      (source: string, message: string, ...keysAndValues: unknown[]) =>
+        write(`${klogHeader(severity, source)}${structured(message, keysAndValues)}\n`)
   return {error: log('E'), info: log('I'), warning: log('W')}
 }

@@ -1,6 +1,7 @@
 // Small helpers shared by the node-side programs and the API server stand-in.
 import {createHash, randomBytes} from 'node:crypto'
 
+/* eslint-disable no-bitwise -- FNV-1a and UUID version bits are bit operations */
 const FNV128_OFFSET = 0x6C_62_27_2E_07_BB_01_42_62_B8_21_75_62_95_C5_8Dn
 const FNV128_PRIME = 0x00_00_00_00_01_00_00_00_00_00_00_00_00_00_01_3Bn
 const MASK128 = (1n << 128n) - 1n
@@ -42,6 +43,7 @@ export function uuid(): string {
   const h = b.toString('hex')
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
 }
+/* eslint-enable no-bitwise */
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
@@ -61,7 +63,7 @@ export function rfc3339(ms = Date.now()): string {
 }
 
 export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)
+  return (BigInt(Date.now()) * 1_000_000n) + (process.hrtime.bigint() % 1_000_000n)
 }
 
 const DURATION_UNITS: Record<string, number> = {
@@ -173,10 +175,17 @@ export function goYamlError(error: {code: string; linePos?: [{col: number; line:
   }
   let text = messages[error.code]
   if (!text && error.code === 'MISSING_CHAR') {
-    text = error.message.includes(']') ? "did not find expected ',' or ']'" : error.message.includes('}') ? "did not find expected ',' or '}'" : 'did not find expected node content'
+    text = error.message.includes(']') ? "did not find expected ',' or ']'" : (error.message.includes('}') ? "did not find expected ',' or '}'" : 'did not find expected node content')
   }
 
   text ??= error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')
   const line = error.linePos?.[0].line
   return `yaml: ${line ? `line ${line}: ` : ''}${text}`
+}
+
+/** Runs a promise in the background; a rejection (a bug: callers handle their errors) is reported on stderr. */
+export function background(promise: Promise<unknown>): void {
+  promise.catch((error: unknown) => {
+    process.stderr.write(`unexpected: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  })
 }

@@ -98,7 +98,9 @@ function containerJson(c: Container): Record<string, unknown> {
     id: c.id,
     podSandboxId: c.podSandboxId,
     metadata: {name: c.metadata.name, attempt: c.metadata.attempt},
-    image: {image: c.imageId, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: ''},
+    image: {
+      image: c.imageId, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: '',
+    },
     imageRef: c.imageId,
     state: c.state,
     createdAt: c.createdAt,
@@ -112,7 +114,9 @@ function containerJson(c: Container): Record<string, unknown> {
 function sandboxJson(s: Sandbox): Record<string, unknown> {
   return {
     id: s.id,
-    metadata: {name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt},
+    metadata: {
+      name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt,
+    },
     state: s.state,
     createdAt: s.createdAt,
     labels: s.labels,
@@ -134,7 +138,9 @@ function containerStatusJson(c: Container): Record<string, unknown> {
       startedAt: time(c.startedAt),
       finishedAt: time(c.finishedAt),
       exitCode: c.exitCode,
-      image: {image: c.image, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: ''},
+      image: {
+        image: c.image, annotations: {}, userSpecifiedImage: c.userSpecifiedImage, runtimeHandler: '',
+      },
       imageRef: c.imageRef,
       reason: c.reason,
       message: c.message,
@@ -151,14 +157,14 @@ function containerStatusJson(c: Container): Record<string, unknown> {
       config: {
         annotations: c.annotations,
         command: c.argv,
-        image: {image: c.imageId, user_specified_image: c.userSpecifiedImage},
+        image: {image: c.imageId, user_specified_image: c.userSpecifiedImage}, // eslint-disable-line camelcase -- containerd's JSON
         labels: c.labels,
-        log_path: c.logPath.split('/').slice(-2).join('/'),
+        log_path: c.logPath.split('/').slice(-2).join('/'), // eslint-disable-line camelcase -- containerd's JSON
         metadata: {attempt: c.metadata.attempt, name: c.metadata.name},
       },
       pid: c.state === 'CONTAINER_RUNNING' ? c.pid : 0,
       removing: false,
-      runtimeOptions: {systemd_cgroup: true},
+      runtimeOptions: {systemd_cgroup: true}, // eslint-disable-line camelcase -- containerd's JSON
       runtimeType: 'io.containerd.runc.v2',
       sandboxID: c.podSandboxId,
       snapshotKey: c.id,
@@ -172,11 +178,19 @@ function sandboxStatusJson(s: Sandbox): Record<string, unknown> {
   return {
     status: {
       id: s.id,
-      metadata: {name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt},
+      metadata: {
+        name: s.metadata.name, uid: s.metadata.uid, namespace: s.metadata.namespace, attempt: s.metadata.attempt,
+      },
       state: s.state,
       createdAt: time(s.createdAt),
       network: {additionalIps: [], ip: s.hostNetwork ? '' : s.ip},
-      linux: {namespaces: {options: {network: s.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD', targetId: '', userNsParams: null}}},
+      linux: {
+        namespaces: {
+          options: {
+            network: s.hostNetwork ? 'NODE' : 'POD', pid: 'CONTAINER', ipc: 'POD', targetId: '', userNsParams: null,
+          },
+        },
+      },
       labels: s.labels,
       annotations: s.annotations,
       runtimeHandler: '',
@@ -375,14 +389,14 @@ export async function crictl(argv: string[], io: Output): Promise<number> {
   case 'inspect': {
     const state = await client().state()
     // eslint-disable-next-line no-await-in-loop
-      for (const id of operands) await print(io, last(args, 'output', 'o'), containerStatusJson(findContainer(state, id)))
+    for (const id of operands) await print(io, last(args, 'output', 'o'), containerStatusJson(findContainer(state, id)))
     return 0
   }
 
   case 'inspectp': {
     const state = await client().state()
     // eslint-disable-next-line no-await-in-loop
-      for (const id of operands) await print(io, last(args, 'output', 'o'), sandboxStatusJson(findSandbox(state, id)))
+    for (const id of operands) await print(io, last(args, 'output', 'o'), sandboxStatusJson(findSandbox(state, id)))
     return 0
   }
 

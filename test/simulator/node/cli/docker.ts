@@ -333,9 +333,7 @@ export async function docker(argv: string[], io: Output): Promise<number> {
       if (c.state !== 'running') throw new Exit(1, `Error response from daemon: cannot kill container: ${ref}: container ${c.id} is not running\n`)
       const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as NodeJS.Signals
       // eslint-disable-next-line no-await-in-loop
-      if (c.kind === 'podsandbox') await call('POST', `/sandboxes/${c.id}/stop`)
-      // eslint-disable-next-line no-await-in-loop
-      else await call('POST', `/containers/${c.id}/kill`, {signal: name})
+      await (c.kind === 'podsandbox' ? call('POST', `/sandboxes/${c.id}/stop`) : call('POST', `/containers/${c.id}/kill`, {signal: name}))
       io.out(`${ref}\n`)
     }
 
@@ -424,9 +422,7 @@ export async function docker(argv: string[], io: Output): Promise<number> {
     for (const ref of operands) {
       const c = find(list, ref)
       // eslint-disable-next-line no-await-in-loop
-      if (c.kind === 'podsandbox') await call('POST', `/sandboxes/${c.id}/stop`)
-      // eslint-disable-next-line no-await-in-loop
-      else await call('POST', `/containers/${c.id}/stop`, {timeout})
+      await (c.kind === 'podsandbox' ? call('POST', `/sandboxes/${c.id}/stop`) : call('POST', `/containers/${c.id}/stop`, {timeout}))
       io.out(`${ref}\n`)
     }
 

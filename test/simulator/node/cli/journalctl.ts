@@ -95,7 +95,7 @@ export async function journalctl(argv: string[], io: Output): Promise<number> {
   }
 
   const allEntries = readJournal()
-  let entries = allEntries.filter(filter)
+  let entries = allEntries.filter(entry => filter(entry))
   const linesOption = last(args, 'lines')
   const follow = has(args, 'follow')
   const lines = linesOption === undefined ? (follow || has(args, 'pager-end') ? 10 : undefined) : (linesOption === 'all' ? undefined : Number(linesOption))
@@ -113,7 +113,7 @@ export async function journalctl(argv: string[], io: Output): Promise<number> {
     // eslint-disable-next-line no-await-in-loop
     await sleep(200)
     const now = readJournal()
-    const fresh = now.slice(seen).filter(filter)
+    const fresh = now.slice(seen).filter(entry => filter(entry))
     seen = now.length
     if (fresh.length > 0) io.out(fresh.map(entry => `${render(entry)}\n`).join(''))
   }

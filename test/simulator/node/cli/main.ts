@@ -1,3 +1,4 @@
+/* eslint-disable n/no-process-exit, unicorn/no-process-exit -- a program's entry point */
 // Entry point of the command-line shims installed on every sandbox node: `node main.js TOOL ARGS...`, where TOOL
 // is systemctl, crictl, docker or journalctl (the shim in /usr/local/bin passes its own name). Each tool's module is
 // loaded only when called: these run on every crictl/systemctl call, so start-up time matters.

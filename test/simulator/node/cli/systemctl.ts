@@ -28,7 +28,7 @@ async function call<T>(route: string, unit?: string, method = 'POST'): Promise<T
   }
 }
 
-const RELOAD_WARNING = (unit: string) =>
+const reloadWarning = (unit: string) =>
   `Warning: The unit file, source configuration file or drop-ins of ${unit} changed on disk. Run 'systemctl daemon-reload' to reload units.\n`
 
 function bullet(status: ServiceStatus): string {
@@ -247,7 +247,8 @@ export async function systemctl(argv: string[], io: Output): Promise<number> {
       if (!quiet) io.out(`${word}\n`)
     }
 
-    return ok ? 0 : verb === 'is-enabled' ? 1 : verb === 'is-failed' ? 1 : 3
+    if (ok) return 0
+    return verb === 'is-active' ? 3 : 1
   }
 
   case 'reload-or-restart':
@@ -264,7 +265,7 @@ export async function systemctl(argv: string[], io: Output): Promise<number> {
         throw new Exit(5, `Failed to ${verb === 'start' ? 'start' : 'restart'} ${unit}: Unit ${unit} not found.\n`)
       }
 
-      if (s.needDaemonReload) io.err(RELOAD_WARNING(unit))
+      if (s.needDaemonReload) io.err(reloadWarning(unit))
       if (verb === 'try-restart' && s.activeState !== 'active') continue
       const route = verb === 'start' || verb === 'stop' ? `/${verb}` : '/restart'
       try {
@@ -323,7 +324,7 @@ export async function systemctl(argv: string[], io: Output): Promise<number> {
       }
 
       rendered.push(renderStatus(s, lines))
-      if (s.needDaemonReload) rendered.push(RELOAD_WARNING(unit))
+      if (s.needDaemonReload) rendered.push(reloadWarning(unit))
       if (s.activeState !== 'active' && code === 0) code = 3
     }
 

@@ -15,6 +15,8 @@ export interface ApiConfig {
   token?: string
 }
 
+function noop(): void {}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -108,7 +110,7 @@ export class ApiClient {
    * caller relists). Returns a function that aborts it.
    */
   watch(route: string, onEvent: (event: {object: Json; type: string}) => void): {abort: () => void; done: Promise<void>} {
-    let abort = () => {}
+    let abort: () => void = noop
     const done = new Promise<void>((resolve, reject) => {
       const req = https.request(
         {

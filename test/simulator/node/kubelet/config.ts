@@ -301,8 +301,8 @@ function loadConfigFile(file: string, warnings: EffectiveConfig['warnings']): Js
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    const {code} = (error as NodeJS.ErrnoException)
-    const reason = code === 'ENOENT' ? 'no such file or directory' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(code)
+    const {code} = error as NodeJS.ErrnoException
+    const reason = ERRNO_TEXT[code ?? ''] ?? String(code)
     throw wrap(`failed to read kubelet config file ${JSON.stringify(file)}, error: open ${file}: ${reason}`)
   }
 
@@ -361,6 +361,28 @@ function applyDefaults(config: Json): void {
   }
 
   if (config.healthzPort === undefined || config.healthzPort === null) config.healthzPort = defaults.healthzPort
+}
+
+const ERRNO_TEXT: Record<string, string> = {EACCES: 'permission denied', EISDIR: 'is a directory', ENOENT: 'no such file or directory'}
+
+function flagValue(kind: 'bool' | 'int' | 'string' | 'strings', value: string): unknown {
+  switch (kind) {
+  case 'bool': {
+    return /^(1|t|true)$/i.test(value)
+  }
+
+  case 'int': {
+    return Number(value)
+  }
+
+  case 'string': {
+    return value
+  }
+
+  case 'strings': {
+    return value.split(',')
+  }
+  }
 }
 
 /** Config fields set by flags, and the flag that sets each. */
@@ -426,8 +448,7 @@ export function effectiveConfig(flags: ParsedFlags): EffectiveConfig {
   for (const [flag, field, kind] of FLAG_FIELDS) {
     const value = lastValue(flags, flag)
     if (value === undefined) continue
-    config[field]
-      = kind === 'int' ? Number(value) : kind === 'bool' ? /^(1|t|true)$/i.test(value) : kind === 'strings' ? value.split(',') : value
+    config[field] = flagValue(kind, value)
   }
 
   const headers = urlHeaders(flags)

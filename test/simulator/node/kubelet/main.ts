@@ -1,4 +1,5 @@
 import {lookup} from 'node:dns/promises'
+/* eslint-disable n/no-process-exit, unicorn/no-process-exit -- a program's entry point: its exit status is what systemd sees */
 // The kubelet stand-in (emulates kubelet v1.34). Run by the node's systemd stand-in as the ExecStart= of
 // kubelet.service, with argv[0] set to the unit's binary path. It fails like the kubelet does (unknown flag, bad
 // config, unreachable runtime: "command failed" in the journal, exit 1), then serves /healthz, runs the static
@@ -11,7 +12,7 @@ import type {StaticPod} from './manifest.js'
 
 import {klogTo} from '../../shared/klog.js'
 import {
-  errorMessage, nowNs, parseGoDuration, rfc3339Nano,
+  background, errorMessage, nowNs, parseGoDuration, rfc3339Nano,
 } from '../../shared/util.js'
 import {NODE_CONFIG, type NodeConfig} from '../paths.js'
 import {rpc, RpcConnectError} from '../rpc.js'
@@ -229,7 +230,7 @@ async function main(): Promise<void> {
     let latest = new Map<string, Record<string, unknown>>()
     pods.onSynced = statuses => {
       latest = statuses
-      void m.reconcile(pods.desired, statuses)
+      background(m.reconcile(pods.desired, statuses))
     }
 
     // A watch event reaches the pod workers after a moment, not at once (the real kubelet syncs the pod first);
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
     m.onChange = () => {
       pending ??= setTimeout(() => {
         pending = undefined
-        void m.reconcile(pods.desired, latest)
+        background(m.reconcile(pods.desired, latest))
       }, 150)
     }
 
@@ -261,4 +262,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', shutdown)
 }
 
-main().catch((error: unknown) => fail(errorMessage(error)))
+try {
+  await main()
+} catch (error) {
+  fail(errorMessage(error))
+}

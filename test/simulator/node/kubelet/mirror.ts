@@ -8,7 +8,7 @@ import {arch, release} from 'node:os'
 import type {Logger} from '../../shared/klog.js'
 
 import {
-  canonicalJson, rfc3339, sleep, uuid,
+  background, canonicalJson, rfc3339, sleep, uuid,
 } from '../../shared/util.js'
 import {ApiClient, ApiError, type Json} from './api.js'
 import {type DesiredPod, podAnnotations} from './pods.js'
@@ -102,11 +102,11 @@ export class MirrorManager {
 
   /** Registers the node (retrying), then keeps its status and the pod watch going. */
   start(): void {
-    void this.register().then(() => {
-      void this.heartbeat()
-      void this.watchPods()
+    background(this.register().then(() => {
+      background(this.heartbeat())
+      background(this.watchPods())
       this.onChange()
-    })
+    }))
   }
 
   stop(): void {

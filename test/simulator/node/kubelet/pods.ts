@@ -7,7 +7,9 @@ import type {
 } from '../runtime.js'
 import type {Json, StaticPod} from './manifest.js'
 
-import {canonicalJson, fnv128a, rfc3339} from '../../shared/util.js'
+import {
+  background, canonicalJson, fnv128a, rfc3339,
+} from '../../shared/util.js'
 import {CONTAINER_LOGS_DIR, POD_LOGS_DIR} from '../paths.js'
 import {rpc} from '../rpc.js'
 
@@ -36,6 +38,11 @@ export function podAnnotations(pod: DesiredPod): Record<string, string> {
   }
 }
 
+/** restartPolicy says to run the container again after it exited. */
+function shouldRestart(c: Container, policy: string): boolean {
+  return policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0)
+}
+
 const nsTime = (ns: string) => rfc3339(Number(BigInt(ns) / 1_000_000n))
 
 export class PodManager {
@@ -47,9 +54,9 @@ export class PodManager {
   private dirty = true
   private lastState: RuntimeState = {containers: [], sandboxes: []}
   private readonly startTimes = new Map<string, string>()
+  private stopped = false
   private readonly stoppedSince = new Map<string, number>()
   private syncing?: Promise<void>
-  private stopped = false
   private readonly terminating = new Set<string>()
   private timer?: NodeJS.Timeout
 
@@ -123,18 +130,12 @@ export class PodManager {
 
   /** Runs the sync loop: on demand (trigger) and every second (the PLEG relist period). */
   start(): void {
-    void this.loop()
+    background(this.loop())
   }
 
   stop(): void {
     this.stopped = true
     clearTimeout(this.timer)
-  }
-
-  private async loop(): Promise<void> {
-    this.timer = undefined
-    await this.sync()
-    if (!this.stopped && !this.timer) this.timer = setTimeout(() => this.loop(), this.dirty ? 5 : 1000)
   }
 
   /** Asks for a sync as soon as the current one (if any) is done. */
@@ -345,6 +346,12 @@ export class PodManager {
     }
   }
 
+  private async loop(): Promise<void> {
+    this.timer = undefined
+    await this.sync()
+    if (!this.stopped && !this.timer) this.timer = setTimeout(() => this.loop(), this.dirty ? 5 : 1000)
+  }
+
   private nextBackoff(key: string): void {
     const entry = this.backoff.get(key)
     this.backoff.set(key, {backoffMs: entry ? Math.min(entry.backoffMs * 2, MAX_BACKOFF_MS) : INITIAL_BACKOFF_MS, lastUpdate: Date.now()})
@@ -390,7 +397,7 @@ export class PodManager {
     // Pods that are no longer desired: kill them (in the background; their grace period may be long).
     const desiredUids = new Set(this.desired.keys())
     const runningUids = new Set([...state.containers.filter(c => c.state === 'CONTAINER_RUNNING').map(c => c.labels['io.kubernetes.pod.uid'] ?? ''), ...state.sandboxes.filter(s => s.state === 'SANDBOX_READY').map(s => s.metadata.uid)])
-    for (const uid of runningUids) if (uid && !desiredUids.has(uid)) void this.killPod(uid, state)
+    for (const uid of runningUids) if (uid && !desiredUids.has(uid)) background(this.killPod(uid, state))
 
     let changed = false
     for (const pod of this.desired.values()) {
@@ -458,7 +465,6 @@ export class PodManager {
       changed = true
     }
 
-    const shouldRestart = (c: Container, policy: string) => policy === 'Always' || (policy === 'OnFailure' && c.exitCode !== 0)
     const restartIfDue = async (containerSpec: Json, c: Container, policy: string, init: boolean): Promise<void> => {
       if (!shouldRestart(c, policy)) return
       const key = `${String(meta.name)}_${String(meta.namespace)}_${pod.uid}_${String(containerSpec.name)}`

@@ -2,7 +2,7 @@
 // log lines: the file source relists the manifest path at start and every fileCheckFrequency and follows inotify
 // events in between; the HTTP source polls the manifest URL every httpCheckFrequency.
 import {
-  closeSync, type FSWatcher, openSync, readdirSync, readSync, statSync, watch,
+  closeSync, type FSWatcher, openSync, readdirSync, readSync, type Stats, statSync, watch,
 } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -10,6 +10,7 @@ import path from 'node:path'
 
 import type {Logger} from '../../shared/klog.js'
 
+import {background} from '../../shared/util.js'
 import {
   ManifestError, MAX_CONFIG_LENGTH, podFromFile, podsFromHttpBody, type StaticPod,
 } from './manifest.js'
@@ -142,7 +143,7 @@ export class FileSource {
           }
         }
       } else {
-        this.log.error('file.go:231', 'Manifest path is not a directory or file', 'path', file, 'mode', modeString(stat.mode))
+        this.log.error('file.go:231', 'Manifest path is not a directory or file', 'path', file, 'mode', modeString(stat))
       }
     }
 
@@ -156,21 +157,24 @@ export class FileSource {
     return pod
   }
 
+  private readError(err: string): void {
+    this.log.error('file.go:116', 'Unable to read config path', 'err', err, 'path', this.manifestPath)
+  }
+
   /** listConfig: the whole path again; an empty directory sends an empty set without touching the store. */
   private relist(): void {
     if (this.stopped) return
-    const fail = (err: string) => this.log.error('file.go:116', 'Unable to read config path', 'err', err, 'path', this.manifestPath)
     let stat
     try {
       stat = statSync(this.manifestPath)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        fail(errnoText(error as NodeJS.ErrnoException, 'stat', this.manifestPath))
+        this.readError(errnoText(error as NodeJS.ErrnoException, 'stat', this.manifestPath))
         return
       }
 
       this.update([])
-      fail('path does not exist, ignoring')
+      this.readError('path does not exist, ignoring')
       return
     }
 
@@ -179,7 +183,7 @@ export class FileSource {
       try {
         pods = this.extractFromDir(this.manifestPath)
       } catch (error) {
-        fail((error as Error).message)
+        this.readError((error as Error).message)
         return
       }
 
@@ -193,9 +197,9 @@ export class FileSource {
       try {
         this.replaceStore([this.extractFromFile(this.manifestPath)])
       } catch (error) {
-        fail((error as Error).message)
+        this.readError((error as Error).message)
       }
-    } else fail('path is not a directory or file')
+    } else this.readError('path is not a directory or file')
   }
 
   private replaceStore(pods: StaticPod[]): void {
@@ -205,6 +209,12 @@ export class FileSource {
     this.send()
   }
 
+  private retryWatch(): void {
+    this.watcher?.close()
+    this.watcher = undefined
+    if (!this.stopped) this.retryTimer = setTimeout(() => this.startWatch(), RETRY_PERIOD_MS)
+  }
+
   private send(): void {
     this.update([...this.store.values()])
   }
@@ -212,19 +222,13 @@ export class FileSource {
   /** startWatch/doWatch: retried every second while the path is missing (and logged each time, as the kubelet does). */
   private startWatch(): void {
     if (this.stopped) return
-    const retry = () => {
-      this.watcher?.close()
-      this.watcher = undefined
-      if (!this.stopped) this.retryTimer = setTimeout(() => this.startWatch(), RETRY_PERIOD_MS)
-    }
-
     let stat
     try {
       stat = statSync(this.manifestPath)
     } catch {
       this.update([])
       this.log.error('file_linux.go:63', 'Unable to read config path', 'err', 'path does not exist, ignoring', 'path', this.manifestPath)
-      retry()
+      this.retryWatch()
       return
     }
 
@@ -234,22 +238,22 @@ export class FileSource {
         const name = filename ? filename.toString() : path.basename(this.manifestPath)
         const file = isDir ? path.join(this.manifestPath, name) : this.manifestPath
         if (isDir && name === path.basename(this.manifestPath) && !exists(this.manifestPath)) {
-          retry()
+          this.retryWatch()
           return
         }
 
         if (path.basename(file).startsWith('.')) return // "Ignored pod manifest, because it starts with dots"
         if (eventType === 'change') this.consume(file, 'modify')
         else this.consume(file, exists(file) ? 'add' : 'delete')
-        if (!isDir && !exists(this.manifestPath)) retry()
+        if (!isDir && !exists(this.manifestPath)) this.retryWatch()
       })
       this.watcher.on('error', error => {
         this.log.error('file_linux.go:63', 'Unable to read config path', 'err', `error while watching ${JSON.stringify(this.manifestPath)}: ${error.message}`, 'path', this.manifestPath)
-        retry()
+        this.retryWatch()
       })
     } catch (error) {
       this.log.error('file_linux.go:63', 'Unable to read config path', 'err', (error as Error).message, 'path', this.manifestPath)
-      retry()
+      this.retryWatch()
     }
   }
 }
@@ -264,12 +268,18 @@ function exists(file: string): boolean {
 }
 
 /** Go's FileMode.String() for the kinds of files a manifest directory may hold. */
-function modeString(mode: number): string {
-  const type = (mode & 0o17_0000) === 0o01_0000 ? 'p' : (mode & 0o17_0000) === 0o14_0000 ? 'S' : (mode & 0o17_0000) === 0o02_0000 ? 'Dc' : (mode & 0o17_0000) === 0o06_0000 ? 'D' : '-'
-  const perms = [...'rwxrwxrwx']
-  .map((c, i) => ((mode >> (8 - i)) & 1 ? c : '-'))
-  .join('')
-  return `${type}${perms}`
+function modeString(stat: Stats): string {
+  let type = '-'
+  if (stat.isFIFO()) type = 'p'
+  else if (stat.isSocket()) type = 'S'
+  else if (stat.isCharacterDevice()) type = 'Dc'
+  else if (stat.isBlockDevice()) type = 'D'
+  const octal = (stat.mode % 0o1000).toString(8).padStart(3, '0')
+  const perms = [...octal].map(digit => {
+    const n = Number(digit)
+    return `${n >= 4 ? 'r' : '-'}${n % 4 >= 2 ? 'w' : '-'}${n % 2 === 1 ? 'x' : '-'}`
+  })
+  return `${type}${perms.join('')}`
 }
 
 export class HttpSource {
@@ -292,7 +302,7 @@ export class HttpSource {
       this.timer = setTimeout(tick, Math.max(this.periodMs, 100))
     }
 
-    void tick()
+    background(tick())
   }
 
   stop(): void {
