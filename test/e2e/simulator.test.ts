@@ -471,6 +471,78 @@ describe('node simulator', () => {
       })
     })
 
+    it('keeps container logs in CRI format behind crictl logs [--previous] [--tail N] and docker logs', async () => {
+      const logger = `apiVersion: v1
+kind: Pod
+metadata: {name: logger}
+spec:
+  containers:
+  - name: talk
+    image: busybox:1.36
+    command: [sh, -c, 'echo hello; echo oops >&2; echo "run $$"; exec sleep 3600']
+`
+      await kubeadm.writeManifest('logger.yaml', logger)
+      await runningMirror(cluster, 'logger-node1')
+      const first = (await crictlContainers(kubeadm)).find(c => labelsOf(c)['io.kubernetes.pod.name'] === 'logger-node1')!
+      const firstLogs = await eventually('the first lines', async () => {
+        const result = await kubeadm.exec(['crictl', 'logs', String(first.id)])
+        expect(result.stdout).to.match(/^hello\nrun \d+\n$/)
+        expect(result.stderr).to.equal('oops\n')
+        return result.stdout
+      })
+      const inspect = JSON.parse(await sh(kubeadm, `crictl inspect ${String(first.id)}`)) as {status: Json}
+      const logPath = String(inspect.status.logPath)
+      expect(logPath).to.match(/^\/var\/log\/pods\/default_logger-node1_[\da-f]{32}\/talk\/0\.log$/)
+      expect(await sh(kubeadm, `cat ${logPath}`)).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z stdout F hello\n/)
+      await kubeadm.killContainer('logger', 'talk', 'SIGTERM')
+      const second = await eventually('the restarted container', async () => {
+        const c = (await crictlContainers(kubeadm)).find(x => labelsOf(x)['io.kubernetes.pod.name'] === 'logger-node1')
+        expect(c?.id).to.be.a('string').and.not.equal(first.id)
+        return c!
+      })
+      await eventually('its own lines', async () => {
+        const lines = (await sh(kubeadm, `crictl logs ${String(second.id)} 2>&1`)).trim().split('\n').sort()
+        expect(lines).to.have.length(3)
+        expect(lines.slice(0, 2)).to.deep.equal(['hello', 'oops'])
+        expect(lines[2]).to.match(/^run \d+$/).and.not.equal(firstLogs.split('\n')[1])
+      })
+      expect((await sh(kubeadm, `crictl logs --tail 1 ${String(second.id)} 2>&1`)).split('\n')).to.have.length(2)
+      expect(await sh(kubeadm, `crictl logs --previous ${String(second.id)} 2>/dev/null`)).to.equal(firstLogs)
+      const previous = await kubeadm.exec(['crictl', 'logs', '--previous', String(first.id)])
+      expect(previous.code).to.equal(1)
+      await kubeadm.removeManifest('logger.yaml')
+
+      await docker.writeManifest('logger.yaml', logger)
+      await runningMirror(cluster, 'logger-node4')
+      const name = (await sh(docker, "docker ps --filter name=k8s_talk_logger-node4 --format '{{.Names}}'")).trim()
+      await eventually('docker logs', async () => {
+        const lines = (await sh(docker, `docker logs ${name} 2>&1`)).trim().split('\n').sort()
+        expect(lines).to.have.length(3)
+        expect(lines.slice(0, 2)).to.deep.equal(['hello', 'oops'])
+      })
+      await docker.removeManifest('logger.yaml')
+    })
+
+    it('keeps a pod whose file turns invalid until the next relist removes it; skips a file over 10 MiB', async () => {
+      await fedora.writeManifest('turns-bad.yaml', pod('turns-bad'))
+      await runningMirror(cluster, 'turns-bad-node2')
+      await fedora.writeManifest('turns-bad.yaml', 'kind: Pod\nmetadata:\n  name: turns-bad\n')
+      await eventually('the relist to remove the pod', async () => {
+        const names = (await crictlContainers(fedora)).map(c => labelsOf(c)['io.kubernetes.pod.name'])
+        expect(names).to.not.include('turns-bad-node2')
+      })
+      const journal = fedora.journalText()
+      // inotify saw the write first and failed; the relist then dropped the pod
+      expect(journal).to.include(String.raw`"Unable to process watch event" err="can't process config file \"/etc/kubelet.d/turns-bad.yaml\": /etc/kubelet.d/turns-bad.yaml: couldn't parse as pod(Object 'apiVersion' is missing in`)
+      expect(journal).to.include('"SyncLoop REMOVE" source="file" pods=["default/turns-bad-node2"]')
+      await fedora.removeManifest('turns-bad.yaml')
+
+      const big = `${pod('big')}# ${'x'.repeat(10 * 1024 * 1024)}\n`
+      await fedora.writeManifest('big.yaml', big)
+      await eventually('the read limit', () => expect(fedora.journalText()).to.include('"Could not process manifest file" err="the read limit is reached" path="/etc/kubelet.d/big.yaml"'))
+      await fedora.removeManifest('big.yaml')
+    })
+
     it('wants a daemon-reload before a changed drop-in counts (systemctl status warns)', async () => {
       const dropIn = '/etc/systemd/system/kubelet.service.d/20-extra.conf'
       await sh(kubeadm, `printf '[Service]\\nEnvironment="KUBELET_EXTRA_ARGS=--v=2"\\n' > ${dropIn}`)

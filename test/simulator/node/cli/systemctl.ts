@@ -106,13 +106,22 @@ function renderStatus(status: ServiceStatus, lines: number): string {
   }
 
   if (lines > 0) {
-    const entries = readJournal().filter(entry => entry.unit === status.name)
+    const entries = readableJournal().filter(entry => entry.unit === status.name)
     if (entries.length > 0) {
       out.push('', ...entries.slice(-lines).map(entry => formatShort(entry, hostname())))
     }
   }
 
   return out.join('\n') + '\n'
+}
+
+/** The journal if this user may read it (as for systemctl, no journal lines for others). */
+function readableJournal(): ReturnType<typeof readJournal> {
+  try {
+    return readJournal()
+  } catch {
+    return []
+  }
 }
 
 function execStartProperty(status: ServiceStatus): string {

@@ -227,7 +227,7 @@ export function parseKubeletFlags(argv: string[], parseDuration: (text: string) 
       const type = FLAGS[name]
       if (type === undefined) throw new FlagError(`unknown flag: --${name}`)
       if (eq !== -1) set(name, body.slice(eq + 1))
-      else if (type === 'bool') set(name, 'true')
+      else if (type === 'bool' || name === 'version') set(name, 'true') // --version takes an optional value (raw)
       else if (i + 1 < argv.length) set(name, argv[++i]!)
       else throw new FlagError(`flag needs an argument: --${name}`)
     } else if (arg.startsWith('-') && arg.length > 1) {
