@@ -3,14 +3,15 @@
  * in it at once, each with file:line:column.
  */
 import {closest, distance} from 'fastest-levenshtein'
+import {CORE_SCHEMA} from 'js-yaml'
 import {readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 import {join, resolve} from 'node:path'
-import {
-  isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Scalar, type YAMLMap,
-} from 'yaml'
 
 import {UserError} from '../errors.js'
+import {
+  parseWithPositions, type YamlDocument, type YamlFile, type YamlNode,
+} from '../yaml/positions.js'
 import {expandTilde} from './ssh-config.js'
 
 /** Per-node settings; every field is optional and falls back to `defaults`, then to the ssh config. */
@@ -104,60 +105,59 @@ const NODE_KEYS = ['host', 'manifestDir', 'port', 'sudo', 'user']
 const NAME = /^[\w.@-]+$/
 export const RESERVED_NAMES = new Set(['all'])
 
-/** Validation as data: the inventory (best effort) and every problem found. */
+/**
+ * Validation as data: the inventory (best effort) and every problem found. The inventory is
+ * staticpod's own file, read as YAML 1.2 (the core schema, as editors with the JSON schema read it):
+ * `sudo: yes` is the string "yes", not true.
+ */
 export function checkInventory(text: string, path: string, home = os.homedir()): {inventory: Inventory; problems: InventoryProblem[]} {
-  const lineCounter = new LineCounter()
-  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true})
+  // `json: true` lets duplicate keys through so that each is reported where it is.
+  const file = parseWithPositions(text, {json: true, schema: CORE_SCHEMA})
   const problems: InventoryProblem[] = []
   const inventory: Inventory = {
     defaults: {}, groups: new Map(), nodes: new Map(), path,
   }
-  const at = (node: Node | null | undefined, fieldPath: string, message: string): void => {
-    const offset = node?.range?.[0] ?? 0
-    const {col, line} = lineCounter.linePos(offset)
+  const at: At = (node, fieldPath, message) => {
+    const {column, line} = file.position(node ? file.contentStart(node) : 0)
     problems.push({
-      column: col, line, message, path: fieldPath,
+      column, line, message, path: fieldPath,
     })
   }
 
-  for (const error of doc.errors) {
-    const {col, line} = lineCounter.linePos(error.pos[0])
-    problems.push({
-      column: col, line, message: error.message.split('\n')[0] ?? error.message, path: '',
-    })
-  }
-
+  for (const problem of yamlProblems(file)) problems.push(problem)
   if (problems.length > 0) return {inventory, problems}
-  const root = doc.contents
-  if (root === null || (isScalar(root) && (root.value === null || root.value === undefined))) return {inventory, problems}
-  if (!isMap(root)) {
+  const doc = file.documents[0]
+  if (!doc || doc.value === null) return {inventory, problems}
+  const root = doc.resolve(doc.root)
+  if (!isMapping(root)) {
     at(root, '', 'the inventory must be a mapping with defaults, nodes, groups and kubeconfig')
     return {inventory, problems}
   }
 
+  const reader: Reader = {at, doc}
   const groupNodes = new Map<string, GroupNodes>()
-  for (const {key, value} of entries(root, '', at, TOP_KEYS)) {
-    switch (key.value) {
+  for (const {name: field, value} of entries(reader, root, '', TOP_KEYS)) {
+    switch (field) {
     case 'defaults': {
-      const settings = readSettings(value, 'defaults', DEFAULT_KEYS, at)
+      const settings = readSettings(reader, value, 'defaults', DEFAULT_KEYS)
       if (settings) inventory.defaults = settings.settings
       break
     }
 
     case 'groups': {
-      if (value === null || isEmpty(value)) break
-      if (!isMap(value)) {
+      if (value.value === null) break
+      const groups = doc.resolve(value)
+      if (!isMapping(groups)) {
         at(value, 'groups', 'must be a mapping of group name to a list of node names')
         break
       }
 
-      for (const group of entries(value, 'groups', at)) {
-        const name = String(group.key.value)
-        if (!checkName(name, group.key, `groups.${name}`, 'group', at)) continue
-        const members = readMembers(group.value, `groups.${name}`, at)
+      for (const group of entries(reader, groups, 'groups')) {
+        if (!checkName(group.name, group.key, `groups.${group.name}`, 'group', at)) continue
+        const members = readMembers(reader, group.value, `groups.${group.name}`)
         if (members) {
-          inventory.groups.set(name, members.map(member => member.name))
-          groupNodes.set(name, {key: group.key, members: members.map(member => member.node)})
+          inventory.groups.set(group.name, members.map(member => member.name))
+          groupNodes.set(group.name, {key: group.key, members: members.map(member => member.node)})
         }
       }
 
@@ -165,26 +165,26 @@ export function checkInventory(text: string, path: string, home = os.homedir()):
     }
 
     case 'kubeconfig': {
-      if (isScalar(value) && typeof value.value === 'string' && value.value !== '') {
+      if (typeof value.value === 'string' && value.value !== '') {
         inventory.kubeconfig = resolve(expandTilde(value.value, home))
-      } else at(value ?? key, 'kubeconfig', 'must be a path (a string)')
+      } else at(value, 'kubeconfig', 'must be a path (a string)')
       break
     }
 
     case 'nodes': {
-      if (value === null || isEmpty(value)) break
-      if (!isMap(value)) {
+      if (value.value === null) break
+      const nodes = doc.resolve(value)
+      if (!isMapping(nodes)) {
         at(value, 'nodes', 'must be a mapping of node name to its settings, e.g. my-node1: {host: 10.0.0.11}')
         break
       }
 
-      for (const node of entries(value, 'nodes', at)) {
-        const name = String(node.key.value)
-        if (!checkName(name, node.key, `nodes.${name}`, 'node', at)) continue
-        const settings = node.value === null || isEmpty(node.value) ? {settings: {}} : readSettings(node.value, `nodes.${name}`, NODE_KEYS, at)
+      for (const node of entries(reader, nodes, 'nodes')) {
+        if (!checkName(node.name, node.key, `nodes.${node.name}`, 'node', at)) continue
+        const settings = node.value.value === null ? {settings: {}} : readSettings(reader, node.value, `nodes.${node.name}`, NODE_KEYS)
         if (!settings) continue
-        const {line} = lineCounter.linePos(node.key.range?.[0] ?? 0)
-        inventory.nodes.set(name, {...settings.settings, line, name})
+        const {line} = file.position(file.contentStart(node.key))
+        inventory.nodes.set(node.name, {...settings.settings, line, name: node.name})
       }
 
       break
@@ -196,18 +196,61 @@ export function checkInventory(text: string, path: string, home = os.homedir()):
   return {inventory, problems}
 }
 
-/** Where a group and each of its members are in the file. */
-interface GroupNodes {
-  key: Node
-  members: Node[]
+/** Syntax errors, duplicate keys, more than one document: each makes the rest of the file moot. */
+function yamlProblems(file: YamlFile): InventoryProblem[] {
+  if (file.error) {
+    const {column, line, message} = file.error
+    return [{
+      column, line, message, path: '',
+    }]
+  }
+
+  const problems: InventoryProblem[] = []
+  const [first, second] = file.documents
+  if (first && second) {
+    // Where the second document begins: its `---` (or the first's `...`) marker.
+    const marker = /^(?:---|\.\.\.)(?=[\t\n\r ]|$)/gm
+    marker.lastIndex = file.contentEnd(first.root)
+    const {column, line} = file.position(marker.exec(file.text)?.index ?? file.contentStart(second.root))
+    problems.push({
+      column, line, message: 'the inventory must be a single YAML document (it has a second one here)', path: '',
+    })
+  }
+
+  for (const key of first?.duplicateKeys() ?? []) {
+    const {column, line} = file.position(file.contentStart(key))
+    problems.push({
+      column, line, message: `Map keys must be unique ("${String(key.value)}" is a key of this mapping already)`, path: '',
+    })
+  }
+
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column)
 }
 
-type At = (node: Node | null | undefined, path: string, message: string) => void
+/** Where a group and each of its members are in the file. */
+interface GroupNodes {
+  key: YamlNode
+  members: YamlNode[]
+}
 
-function * entries(map: YAMLMap, path: string, at: At, allowed?: string[]): Generator<{key: Scalar; value: Node | null}> {
-  for (const pair of map.items) {
-    const key = pair.key as Node | null
-    if (!isScalar(key) || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
+type At = (node: undefined | YamlNode, path: string, message: string) => void
+
+interface Reader {
+  at: At
+  doc: YamlDocument
+}
+
+function isMapping(node: YamlNode): boolean {
+  return node.kind === 'mapping' || (node.value !== null && typeof node.value === 'object' && !Array.isArray(node.value))
+}
+
+/**
+ * A mapping's entries with plain keys (others are reported); with `allowed`, unknown keys are reported too.
+ * @yields each entry with its key's name
+ */
+function * entries({at, doc}: Reader, map: YamlNode, path: string, allowed?: string[]): Generator<{key: YamlNode; name: string; value: YamlNode}> {
+  for (const [key, value] of doc.pairs(map) ?? []) {
+    if (key.kind !== 'scalar' || (typeof key.value !== 'string' && typeof key.value !== 'number')) {
       at(key, path, 'keys must be plain names')
       continue
     }
@@ -218,49 +261,50 @@ function * entries(map: YAMLMap, path: string, at: At, allowed?: string[]): Gene
       continue
     }
 
-    yield {key, value: (pair.value as Node | null) ?? null}
+    yield {key, name, value}
   }
 }
 
-function readSettings(value: Node | null, path: string, allowed: string[], at: At): undefined | {settings: NodeSettings} {
-  if (!isMap(value)) {
-    at(value, path, `must be a mapping with ${allowed.join(', ')}`)
+function readSettings(reader: Reader, value: YamlNode, path: string, allowed: string[]): undefined | {settings: NodeSettings} {
+  const map = reader.doc.resolve(value)
+  if (!isMapping(map)) {
+    reader.at(value, path, `must be a mapping with ${allowed.join(', ')}`)
     return undefined
   }
 
+  const {at} = reader
   const settings: NodeSettings = {}
-  for (const {key, value: field} of entries(value, path, at, allowed)) {
-    const name = String(key.value)
+  for (const {name, value: field} of entries(reader, map, path, allowed)) {
     const fieldPath = `${path}.${name}`
-    const scalar = isScalar(field) ? field.value : undefined
+    const scalar = field.value
     switch (name) {
     case 'host': {
       if (typeof scalar === 'string' && /^[^\s,/@]+$/.test(scalar)) settings.host = scalar
-      else at(field ?? key, fieldPath, 'must be a host name or IP address')
+      else at(field, fieldPath, 'must be a host name or IP address')
       break
     }
 
     case 'manifestDir': {
       if (typeof scalar === 'string' && scalar.startsWith('/')) settings.manifestDir = scalar
-      else at(field ?? key, fieldPath, 'must be an absolute path on the node')
+      else at(field, fieldPath, 'must be an absolute path on the node')
       break
     }
 
     case 'port': {
       if (typeof scalar === 'number' && Number.isInteger(scalar) && scalar >= 1 && scalar <= 65_535) settings.port = scalar
-      else at(field ?? key, fieldPath, 'must be a port number from 1 to 65535')
+      else at(field, fieldPath, 'must be a port number from 1 to 65535')
       break
     }
 
     case 'sudo': {
       if (typeof scalar === 'boolean') settings.sudo = scalar
-      else at(field ?? key, fieldPath, 'must be true or false')
+      else at(field, fieldPath, 'must be true or false')
       break
     }
 
     case 'user': {
       if (typeof scalar === 'string' && /^[\w.-][\w.$-]*$/.test(scalar)) settings.user = scalar
-      else at(field ?? key, fieldPath, 'must be a user name')
+      else at(field, fieldPath, 'must be a user name')
       break
     }
     }
@@ -269,22 +313,26 @@ function readSettings(value: Node | null, path: string, allowed: string[], at: A
   return {settings}
 }
 
-function readMembers(value: Node | null, path: string, at: At): Array<{name: string; node: Node}> | undefined {
-  if (!isSeq(value)) {
+function readMembers({at, doc}: Reader, value: YamlNode, path: string): Array<{name: string; node: YamlNode}> | undefined {
+  const list = doc.resolve(value)
+  if (!Array.isArray(list.value)) {
     at(value, path, 'must be a list of node or group names, e.g. [my-node1, my-node2]')
     return undefined
   }
 
-  const members: Array<{name: string; node: Node}> = []
-  for (const item of value.items as Array<Node | null>) {
-    if (isScalar(item) && (typeof item.value === 'string' || typeof item.value === 'number')) members.push({name: String(item.value), node: item})
-    else at(item ?? value, path, 'members must be node or group names')
+  // Without a node for every item (an empty `-` has none), problems are placed at the list.
+  const items = doc.items(list)
+  const members: Array<{name: string; node: YamlNode}> = []
+  for (const [index, item] of (list.value as unknown[]).entries()) {
+    const node = items?.[index] ?? value
+    if (typeof item === 'string' || typeof item === 'number') members.push({name: String(item), node})
+    else at(node, path, 'members must be node or group names')
   }
 
   return members
 }
 
-function checkName(name: string, key: Node, path: string, what: string, at: At): boolean {
+function checkName(name: string, key: YamlNode, path: string, what: string, at: At): boolean {
   if (RESERVED_NAMES.has(name)) {
     at(key, path, `"${name}" is reserved: it selects every node`)
     return false
@@ -333,10 +381,6 @@ export function suggest(word: string, candidates: Iterable<string>): string {
   if (list.length === 0) return ''
   const best = closest(word, list)
   return distance(word, best) <= Math.max(2, Math.floor(word.length / 3)) ? ` (did you mean "${best}"?)` : ''
-}
-
-function isEmpty(node: Node): boolean {
-  return isScalar(node) && (node.value === null || node.value === undefined)
 }
 
 function isFile(path: string): boolean {

@@ -1,12 +1,12 @@
 import {Ajv} from 'ajv'
 import {expect} from 'chai'
+import {CORE_SCHEMA, load} from 'js-yaml'
 import {
   mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parse} from 'yaml'
 
 import {UserError} from '../../../src/errors.js'
 import {
@@ -18,6 +18,8 @@ const FIXTURES = join(HERE, '../../fixtures/inventory')
 const fixtures = readdirSync(FIXTURES).filter(name => name.endsWith('.yaml'))
 const schema = JSON.parse(readFileSync(join(HERE, '../../../schemas/inventory.schema.json'), 'utf8'))
 const validateSchema = new Ajv({allErrors: true, strict: false}).compile(schema)
+/** The inventory as editors read it for the JSON schema (YAML 1.2), and as staticpod does. */
+const parse = (text: string): unknown => load(text, {schema: CORE_SCHEMA})
 
 /** Semantic checks the schema cannot express: cross-references between nodes and groups, YAML-level problems. */
 const SCHEMA_CANNOT_TELL = new Set([
@@ -27,6 +29,11 @@ const SCHEMA_CANNOT_TELL = new Set([
   'invalid-name-clash.yaml',
   'invalid-syntax.yaml',
 ])
+
+/** Problems as `line:column: path: message`. */
+function problemLines(text: string): string[] {
+  return checkInventory(text, 'staticpod.yaml', '/home/u').problems.map(p => `${p.line}:${p.column}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+}
 
 describe('inventory', () => {
   describe('fixtures', () => {
@@ -83,6 +90,46 @@ describe('inventory', () => {
     expect(message).to.include('/etc/x/staticpod.yaml:2:7: nodes.a.prot: unknown field "prot" (did you mean "port"?)')
     expect(message).to.include('/etc/x/staticpod.yaml:3:13: nodes.b.port: must be a port number')
     expect(message).to.include('/etc/x/staticpod.yaml:5:7: groups.g: "zz" is neither a node nor a group')
+  })
+
+  describe('YAML', () => {
+    it('reports every duplicate key where it is, and nothing else then', () => {
+      expect(problemLines('nodes:\n  a: {}\n  a: {}\n  b: {prot: 1}\n  b: {}\n')).to.deep.equal([
+        '3:3: Map keys must be unique ("a" is a key of this mapping already)',
+        '5:3: Map keys must be unique ("b" is a key of this mapping already)',
+      ])
+    })
+
+    it('refuses a second document at its marker', () => {
+      expect(problemLines('nodes:\n  a: {}\n---\nnodes:\n  b: {}\n')).to.deep.equal(['3:1: the inventory must be a single YAML document (it has a second one here)'])
+      expect(problemLines('nodes: {}\n...\n')).to.deep.equal([])
+      expect(problemLines('---\nnodes: {}\n')).to.deep.equal([])
+    })
+
+    it('reads YAML 1.2 scalars: yes is not a boolean, 022 is the number 22', () => {
+      expect(problemLines('defaults: {sudo: yes}\n')).to.deep.equal(['1:18: defaults.sudo: must be true or false'])
+      expect(checkInventory('nodes: {a: {port: 022}}\n', 'x').inventory.nodes.get('a')?.port).to.equal(22)
+    })
+
+    it('follows aliases', () => {
+      const {inventory, problems: found} = checkInventory('x: &u root\ndefaults: &d\n  user: admin\nnodes:\n  a: *d\n  b: {user: *u}\n', 'x')
+      expect(found.map(p => p.message)).to.deep.equal(['unknown field "x"'])
+      expect(inventory.nodes.get('a')).to.deep.equal({line: 5, name: 'a', user: 'admin'})
+      expect(inventory.nodes.get('b')).to.deep.equal({line: 6, name: 'b', user: 'root'})
+    })
+
+    it('places problems right with CRLF line breaks and a byte order mark', () => {
+      expect(problemLines('\uFEFFnodes:\r\n  a: {port: x}\r\n  b*: {}\r\n')).to.deep.equal([
+        '2:13: nodes.a.port: must be a port number from 1 to 65535',
+        '3:3: nodes.b*: invalid node name "b*": use letters, digits, \'.\', \'_\', \'-\' (no commas, spaces or wildcards)',
+      ])
+      expect(problemLines('\uFEFFdefault: {}\n')).to.deep.equal(['1:1: default: unknown field "default" (did you mean "defaults"?)'])
+    })
+
+    it('gives the syntax error with its line and column', () => {
+      expect(problemLines('nodes:\n  a: {host: x\n  b: {}\n')).to.have.length(1)
+      expect(problemLines('nodes:\n  a: b: c\n')).to.deep.equal(['2:7: bad indentation of a mapping entry'])
+    })
   })
 
   describe('lookup order', () => {
