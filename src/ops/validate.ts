@@ -109,7 +109,8 @@ function checkIgnored(ignore: string[]): void {
   }
 }
 
-async function loadSchema(schemaFile: string | undefined): Promise<PodSchema> {
+/** The Pod schema as checkFile() needs it: the built-in one, or one compiled from a file. */
+export async function loadSchema(schemaFile?: string): Promise<PodSchema> {
   const file = schemaFile ?? BUILTIN_SCHEMA
   const validate = schemaFile ? await compilePodSchemaFile(schemaFile) : await loadBuiltinPodValidator()
   // Only unknown fields need the schema's property names; most runs never read the file.
