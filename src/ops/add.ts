@@ -1,0 +1,352 @@
+/**
+ * `staticpod add NODES MANIFEST...`: validate the manifests (an invalid one stops everything
+ * before any node is touched), then install each in the manifest directory of every node:
+ * atomically (dot-prefixed temp file in the directory, fsync, rename), mode 0600, backing up what
+ * it replaces, and never leaving two files for one pod. A file keeps its base name unless the node
+ * already has a file that defines the same pod, which is then replaced in place.
+ */
+import {readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
+
+import type {NodeOptions} from '../flags.js'
+import type {PodSchema} from '../manifest/check.js'
+import type {DocumentResult, ValidateResult} from '../manifest/types.js'
+import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
+
+import {UserError} from '../errors.js'
+import {checkFile} from '../manifest/check.js'
+import {resolveNodes} from '../nodes/resolve.js'
+import {runOnNodes} from '../transport/run-on-nodes.js'
+import {
+  applySteps, assertDirectory, assertPlainName, RefusedError, simulate, withFreshState,
+} from './apply.js'
+import {
+  type ManifestFile, type NodeManifests, podKey, type PodRef, readNodeManifests,
+} from './manifest-dir.js'
+import {type ApplyStep, sha256} from './node-scripts.js'
+import {manifestFileNameProblem} from './pod-ref.js'
+import {loadSchema, validate} from './validate.js'
+
+export interface AddOptions extends NodeOptions {
+  /** Back up replaced files (--no-backup: false). */
+  backup: boolean
+  cwd?: string
+  /** Plan and show, change nothing. */
+  dryRun: boolean
+  env?: NodeJS.ProcessEnv
+  home?: string
+  /** Files, or '-' for standard input. */
+  manifests: string[]
+  onEvent?: (event: FanOutEvent<unknown>) => void
+  readStdin(): Promise<Buffer>
+  /** NODES. */
+  spec: string
+}
+
+/** A manifest as read and validated locally. */
+export interface LocalManifest {
+  content: Buffer
+  /** The validation result of its (only) document. */
+  document: DocumentResult
+  /** As the user gave it ('-' for standard input). */
+  file: string
+  /** The base name it gets on the nodes. */
+  name: string
+  pod: PodRef
+  sha256: string
+}
+
+/** A file before and after, for --dry-run diffs; undefined: absent. */
+export interface FileDiff {
+  after?: string
+  before?: string
+  path: string
+}
+
+export interface AddFileResult {
+  /** What happened (with --dry-run: what would happen). */
+  action: 'created' | 'replaced' | 'unchanged'
+  /** Backups made on the node. */
+  backups: string[]
+  /** --dry-run only. */
+  diffs?: FileDiff[]
+  file: string
+  /** Where it is on the node. */
+  path: string
+  pod: string
+  previousSha256?: string
+  /** Other files that defined the same pod, removed. */
+  removed: string[]
+  /** Disabled (parked) copies of the pod, retired into the backups. */
+  retired: string[]
+  sha256: string
+}
+
+export interface AddNodeResult {
+  durationMs: number
+  error?: string
+  files: AddFileResult[]
+  hints?: string[]
+  manifestDir?: string
+  /** How the manifest directory was found: inventory, kubelet, k3s, rke2, default. */
+  manifestDirSource?: string
+  node: string
+  status: NodeStatus
+  warnings: string[]
+}
+
+export type AddResult = {dryRun: boolean; manifests: LocalManifest[]; nodes: AddNodeResult[]; validation: ValidateResult} | {invalid: ValidateResult}
+
+/** Validate, then install on every node. Never throws for a node's failure; usage errors are UserErrors. */
+export async function addManifests(options: AddOptions): Promise<AddResult> {
+  const {targets} = await resolveNodes({
+    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
+  })
+  const loaded = await loadManifests(options.manifests, options.readStdin)
+  if ('invalid' in loaded) return loaded
+  const {manifests, validation} = loaded
+  const schema = await loadSchema()
+  const outcomes = await runOnNodes(
+    targets,
+    async (node, target) => {
+      const warnings: string[] = []
+      const read = async () => readNodeManifests(node, {inventoryManifestDir: target.manifestDir, schema})
+      let state = await read()
+      warnings.push(...state.dir.warnings)
+      assertDirectory(state)
+      const files: AddFileResult[] = []
+      for (const manifest of manifests) {
+        checkMirrorName(manifest, state, schema)
+        if (options.dryRun) {
+          const plan = planAdd(state, manifest)
+          files.push(fileResult(manifest, plan, new Map(), true))
+          warnings.push(...plan.warnings)
+          state = simulate(state, plan.steps, name => installedFile(state, manifest, name))
+          continue
+        }
+
+        // eslint-disable-next-line no-await-in-loop -- one manifest after the other, each from the state the previous one left
+        const done = await withFreshState(state, read, async current => {
+          assertDirectory(current)
+          state = current
+          const plan = planAdd(current, manifest)
+          const backups = plan.steps.length === 0 ? new Map<number, string>() : await applySteps(node, current, plan.steps, {backup: options.backup})
+          return {backups, plan}
+        })
+        files.push(fileResult(manifest, done.plan, done.backups, false))
+        warnings.push(...done.plan.warnings)
+        state = simulate(state, done.plan.steps, name => installedFile(state, manifest, name))
+      }
+
+      const changed = files.some(file => file.action !== 'unchanged')
+      return {
+        files, manifestDir: state.dir.path, manifestDirSource: state.dir.source, status: changed ? 'changed' as const : 'unchanged' as const, warnings,
+      }
+    },
+    {
+      connectTimeoutMs: options.connectTimeoutMs, onEvent: options.onEvent, parallel: options.parallel, timeoutMs: options.timeoutMs,
+    },
+  )
+  const nodes = outcomes.map((outcome): AddNodeResult => ({
+    durationMs: outcome.durationMs,
+    error: outcome.error,
+    files: outcome.result?.files ?? [],
+    hints: outcome.hints,
+    manifestDir: outcome.result?.manifestDir,
+    manifestDirSource: outcome.result?.manifestDirSource,
+    node: outcome.node,
+    status: outcome.status,
+    warnings: [...outcome.warnings, ...outcome.result?.warnings ?? []],
+  }))
+  return {
+    dryRun: options.dryRun, manifests, nodes, validation,
+  }
+}
+
+/**
+ * Read and validate the manifests. Usage problems (no such file, a directory, a name the node
+ * cannot have, the same pod or name twice) are UserErrors; invalid manifests come back as
+ * `{invalid}` for the caller to show.
+ */
+export async function loadManifests(paths: string[], readStdin: () => Promise<Buffer>): Promise<{invalid: ValidateResult} | {manifests: LocalManifest[]; validation: ValidateResult}> {
+  let stdin: Promise<Buffer> | undefined
+  const input = async (): Promise<Buffer> => {
+    stdin ??= readStdin()
+    return stdin
+  }
+
+  if (paths.filter(p => p === '-').length > 1) throw new UserError('"-" (standard input) can be given once')
+  for (const file of paths) {
+    if (file === '-') continue
+    const info = statSync(file, {throwIfNoEntry: false})
+    if (!info) throw new UserError(`${file}: no such file`)
+    if (info.isDirectory()) throw new UserError(`${file} is a directory: name the manifest files (e.g. ${path.join(file, '*.yaml')})`)
+    const problem = manifestFileNameProblem(path.basename(file))
+    if (problem) {
+      throw new UserError(`cannot install ${file}: its name ${problem}`, {
+        hints: ['The file keeps its base name on the nodes (unless a file there defines the same pod); rename it, e.g. to <pod>.yaml.'],
+      })
+    }
+  }
+
+  const validation = await validate({ignore: [], paths, readStdin: input})
+  if (validation.summary.invalid > 0 || validation.summary.errors > 0) return {invalid: validation}
+  const manifests: LocalManifest[] = []
+  for (const file of paths) {
+    const documents = validation.results.filter(result => result.file === file)
+    const extra = documents.filter(doc => doc.document > 0 && doc.findings.some(f => f.rule === 'static-pod/multiple-documents'))
+    if (extra.length > 0) {
+      throw new UserError(`${displayName(file)} holds ${extra.length + 1} documents: the kubelet would run only the first`, {
+        exitCode: 1, hints: ['Put each pod in a file of its own.'],
+      })
+    }
+
+    const [document] = documents
+    if (!document?.name || document.kind !== 'Pod') throw new UserError(`${displayName(file)} does not define a Pod`, {exitCode: 1})
+    // eslint-disable-next-line no-await-in-loop -- standard input is read once, and only if named
+    const content = file === '-' ? await input() : readBytes(file)
+    const pod = {name: document.name, namespace: document.namespace ?? 'default'}
+    manifests.push({
+      content, document, file, name: file === '-' ? `${pod.name}.yaml` : path.basename(file), pod, sha256: sha256(content),
+    })
+  }
+
+  for (const [index, manifest] of manifests.entries()) {
+    const other = manifests.slice(0, index).find(m => podKey(m.pod) === podKey(manifest.pod) || m.name === manifest.name)
+    if (other) {
+      const what = podKey(other.pod) === podKey(manifest.pod) ? `both define pod ${podKey(manifest.pod)}` : `both would be ${manifest.name} on the nodes`
+      throw new UserError(`${displayName(other.file)} and ${displayName(manifest.file)} ${what}`)
+    }
+  }
+
+  return {manifests, validation}
+}
+
+function displayName(file: string): string {
+  return file === '-' ? '(standard input)' : file
+}
+
+function readBytes(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw new UserError(`${file}: ${(error as Error).message}`, {exitCode: 1})
+  }
+}
+
+/** The mirror pod name (<pod>-<node>) must be valid with this node's name: checked per node. */
+function checkMirrorName(manifest: LocalManifest, state: NodeManifests, schema: PodSchema): void {
+  if (!state.nodeName) return
+  const [doc] = checkFile(manifest.file, manifest.content, {nodeName: state.nodeName, schema})
+  const finding = doc?.result.findings.find(f => f.rule === 'static-pod/mirror-name-length' && f.severity === 'error')
+  if (finding) throw new RefusedError(`${displayName(manifest.file)}: ${finding.message} (node name ${state.nodeName})`)
+}
+
+export interface AddPlan {
+  action: 'create' | 'replace' | 'unchanged'
+  /** Other files of the manifest directory that define the same pod: removed. */
+  duplicates: ManifestFile[]
+  /** Disabled copies of the pod: retired (backed up, then removed from the disabled directory). */
+  parked: ManifestFile[]
+  /** Full path of the target on the node. */
+  path: string
+  /** The file replaced, if any. */
+  previous?: ManifestFile
+  steps: ApplyStep[]
+  /** The file name written in the manifest directory. */
+  target: string
+  warnings: string[]
+}
+
+/**
+ * Which file to write, what to remove. The pod's existing file is replaced in place (the file the
+ * kubelet runs it from: the manifest's own name if it is one of them, else the last in the
+ * kubelet's order); other files defining it are removed first, so that the last event the kubelet
+ * sees is the new file; a file of another pod with the manifest's name is never overwritten.
+ */
+export function planAdd(state: NodeManifests, manifest: LocalManifest): AddPlan {
+  const key = podKey(manifest.pod)
+  const same = state.files.filter(f => f.pod && podKey(f.pod) === key)
+  let target = manifest.name
+  if (same.length > 0) target = same.some(f => f.name === manifest.name) ? manifest.name : same.at(-1)!.name
+  const previous = state.files.find(f => f.name === target)
+  if (previous && previous.kind !== 'file') {
+    throw new RefusedError(`${previous.path} is ${previous.kind === 'dir' ? 'a directory' : 'not a regular file'}: not replacing it`)
+  }
+
+  if (previous?.pod && podKey(previous.pod) !== key) {
+    throw new RefusedError(`${previous.path} defines pod ${podKey(previous.pod)}, not ${key}: not overwriting another pod's manifest`, [
+      `Remove it first (staticpod rm NODE ${previous.pod.namespace === 'default' ? previous.pod.name : podKey(previous.pod)}), or give your manifest another file name.`,
+    ])
+  }
+
+  const duplicates = same.filter(f => f.name !== target)
+  const parked = state.disabled.filter(f => f.pod && podKey(f.pod) === key)
+  for (const file of [...duplicates, ...parked]) assertPlainName(file)
+  const warnings: string[] = []
+  if (target !== manifest.name) warnings.push(`${manifest.name}: pod ${key} is already defined in ${target}; replacing that file (keeping its name)`)
+  if (duplicates.length > 0) warnings.push(`pod ${key} was also defined in ${duplicates.map(f => f.name).join(', ')}: removing ${duplicates.length === 1 ? 'it' : 'them'}`)
+  if (parked.length > 0) warnings.push(`pod ${key} was disabled (${parked.map(f => f.path).join(', ')}): the parked copy is retired`)
+  const base = {
+    duplicates, parked, path: joinDir(state.dir.path, target), previous, target, warnings,
+  }
+  if (previous?.sha256 === manifest.sha256 && duplicates.length === 0 && parked.length === 0) {
+    return {...base, action: 'unchanged', steps: []}
+  }
+
+  const steps: ApplyStep[] = [
+    ...duplicates.map(f => ({name: f.name, op: 'rm' as const})),
+    {content: manifest.content, name: target, op: 'put'},
+    ...parked.map(f => ({name: f.name, op: 'rmp' as const})),
+  ]
+  return {...base, action: previous ? 'replace' : 'create', steps}
+}
+
+function joinDir(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, '')}/${name}`
+}
+
+function installedFile(state: NodeManifests, manifest: LocalManifest, name: string): ManifestFile {
+  return {
+    content: manifest.content,
+    documents: [manifest.document],
+    kind: 'file',
+    mtime: state.now,
+    name,
+    path: joinDir(state.dir.path, name),
+    pod: manifest.pod,
+    raw: Buffer.from(name),
+    sha256: manifest.sha256,
+    size: manifest.content.length,
+    status: 'valid',
+  }
+}
+
+/** A file's text for a diff. */
+function diffText(file: ManifestFile | undefined): string | undefined {
+  if (!file) return undefined
+  return file.content ? file.content.toString('utf8') : `(${file.size ?? 0} bytes, not shown)\n`
+}
+
+function fileResult(manifest: LocalManifest, plan: AddPlan, backups: Map<number, string>, dryRun: boolean): AddFileResult {
+  const action = plan.action === 'create' ? 'created' : (plan.action === 'replace' ? 'replaced' : 'unchanged')
+  return {
+    action,
+    backups: [...backups.values()],
+    file: manifest.file,
+    path: plan.path,
+    pod: podKey(manifest.pod),
+    previousSha256: plan.previous?.sha256,
+    removed: plan.duplicates.map(f => f.path),
+    retired: plan.parked.map(f => f.path),
+    sha256: manifest.sha256,
+    ...(dryRun
+      ? {
+        diffs: [
+          {after: manifest.content.toString('utf8'), before: diffText(plan.previous), path: plan.path},
+          ...[...plan.duplicates, ...plan.parked].map(f => ({before: diffText(f), path: f.path})),
+        ],
+      }
+      : {}),
+  }
+}

@@ -1,0 +1,594 @@
+/**
+ * The shell scripts staticpod runs on a node for the "manifests on nodes" commands, the argv that
+ * carries them, and parsers for what they print. Pure: nothing here connects or runs anything.
+ *
+ * Both scripts are constants. Everything that varies (paths, file names, hashes) travels as
+ * separate arguments after `sh -c SCRIPT NAME`, which NodeExec.run quotes (src/transport/shell-quote.ts),
+ * so no value is ever parsed as shell code, and inside the scripts every expansion is double-quoted.
+ * What the scripts print is ASCII only: file contents and names are base64 (the transport decodes
+ * stdout as UTF-8, which would mangle other bytes).
+ *
+ * - The probe reads, in one round trip, the files that feed the kubelet (src/kubelet/effective.ts
+ *   KUBELET_FILES), the running kubelet's command line, `systemctl cat kubelet.service`, and lists
+ *   manifest directories with each file's content. Read-only.
+ * - The apply script changes a manifest directory: under a lock, after checking that the directory
+ *   is still what the probe saw (a fingerprint), it writes (dot-prefixed temp file in the same
+ *   directory, fsync, rename), removes, parks and unparks files, backing up what it replaces.
+ */
+import {createHash} from 'node:crypto'
+
+/** The kubelet refuses bigger manifests (kubelet-facts §1.3); the probe does not send their content. */
+export const MAX_CONTENT_BYTES = 10 * 1024 * 1024
+
+/** Where staticpod keeps its state on a node: the lock, backups, disabled pods. Outside any manifest directory. */
+export const STATE_DIR = '/var/lib/staticpod'
+export const DISABLED_DIR = `${STATE_DIR}/disabled`
+export const BACKUPS_DIR = `${STATE_DIR}/backups`
+
+/** Exit status of the apply script when the directory changed since it was read: read again and retry. */
+export const EXIT_CHANGED = 75
+
+// ---------------------------------------------------------------------------------------------
+// Probe
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Arguments: MAX MODE ITEM...; MODE is `full` (also the host name, the clock, the kubelet's command
+ * line, `systemctl cat`, and manifest directories named in the kubelet's files) or `more`. Each ITEM
+ * is TAG:PATH with TAG f (read a file), c (a drop-in directory: read its *.conf files), p (does it
+ * exist?), m (a manifest directory: every entry not starting with "."; a regular file is read).
+ *
+ * Output lines (B: base64 of the raw bytes, on one line; a body is base64 lines ended by "."):
+ *   staticpod-probe 1
+ *   host B | now EPOCH | systemctl + body | cmdline PID + body        (full mode)
+ *   arg I KIND [MTIME SIZE [SHA256]]     for the I-th ITEM (1-based)
+ *   cand B KIND [MTIME SIZE [SHA256]]    a manifest directory found in the kubelet's files (full mode)
+ *   ent B KIND [MTIME SIZE [SHA256]]     an entry of the directory just announced; then `end`
+ *   done
+ * KIND: f regular file (a body follows), F too big (its SHA256, no body), d directory (for arg and
+ * cand: its entries follow, then `end`), o something else, - absent, p exists (p items).
+ */
+export const PROBE_SCRIPT = `set -u
+LC_ALL=C
+export LC_ALL
+max=$1 mode=$2
+shift 2
+echo 'staticpod-probe 1'
+enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
+item() {
+  if [ -f "$2" ]; then
+    st=$(stat -L -c '%Y %s' -- "$2" 2>/dev/null) || { echo "$1 -"; return 0; }
+    if [ "\${st#* }" -gt "$max" ]; then
+      s=$(sha256sum < "$2") || s=-
+      echo "$1 F $st \${s%% *}"
+    else
+      echo "$1 f $st"
+      base64 < "$2" 2>/dev/null || :
+      echo .
+    fi
+  elif [ -d "$2" ]; then echo "$1 d"
+  elif [ -e "$2" ] || [ -L "$2" ]; then echo "$1 o"
+  else echo "$1 -"
+  fi
+}
+list() {
+  if [ -d "$2" ]; then
+    echo "$1 d"
+    for e in "$2"/*; do
+      [ -e "$e" ] || [ -L "$e" ] || continue
+      n=\${e##*/}
+      if [ "$3" = c ]; then case $n in *.conf) ;; *) continue ;; esac; fi
+      item "ent $(enc "$n")" "$e"
+      if [ "$mode" = full ] && [ "$3" = c ] && [ -f "$e" ]; then scan < "$e"; fi
+    done
+    echo end
+  else
+    item "$1" "$2"
+  fi
+}
+cands=
+scan() {
+  found=$(sed -E -n \\
+    -e 's|^[[:space:]]*"?staticPodPath"?[[:space:]]*:[[:space:]]*["'"'"']?(/[^"'"'"'[:space:],#}]*).*|\\1|p' \\
+    -e 's|.*--pod-manifest-path[= ]["'"'"']?(/[^"'"'"'[:space:]]*).*|\\1|p' 2>/dev/null) || found=
+  cands="$cands
+$found"
+}
+listed='
+'
+i=0
+if [ "$mode" = full ]; then
+  echo "host $(enc "$(uname -n)")"
+  echo "now $(date +%s)"
+  if command -v systemctl >/dev/null 2>&1; then
+    t=
+    if command -v timeout >/dev/null 2>&1; then t='timeout 10'; fi
+    s=$($t systemctl cat --no-pager kubelet.service 2>/dev/null; echo x)
+    s=\${s%x}
+    if [ -n "$s" ]; then
+      echo systemctl
+      printf '%s' "$s" | base64
+      echo .
+      printf '%s' "$s" | scan
+    fi
+  fi
+  for d in /proc/[0-9]*; do
+    c=
+    read -r c 2>/dev/null < "$d/comm" || continue
+    [ "$c" = kubelet ] || continue
+    echo "cmdline \${d#/proc/}"
+    base64 < "$d/cmdline" 2>/dev/null || :
+    echo .
+    tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | scan
+    break
+  done
+fi
+for a; do
+  i=$((i+1))
+  p=\${a#?:}
+  case $a in
+  f:*)
+    item "arg $i" "$p"
+    if [ "$mode" = full ] && [ -f "$p" ]; then scan < "$p"; fi
+    ;;
+  p:*) if [ -e "$p" ]; then echo "arg $i p"; else echo "arg $i -"; fi ;;
+  c:*) list "arg $i" "$p" c ;;
+  m:*)
+    list "arg $i" "$p" m
+    listed="$listed$p
+"
+    ;;
+  esac
+done
+if [ "$mode" = full ]; then
+  printf '%s\\n' "$cands" | sort -u | while IFS= read -r c; do
+    [ -n "$c" ] || continue
+    case $listed in *"
+$c
+"*) continue ;; esac
+    list "cand $(enc "$c")" "$c" m
+  done
+fi
+echo done
+`
+
+export type ProbeItem = {path: string; tag: 'conf-dir'} | {path: string; tag: 'exists'} | {path: string; tag: 'file'} | {path: string; tag: 'manifest-dir'}
+
+export interface ProbeRequest {
+  items: ProbeItem[]
+  /** Also the host name, clock, kubelet command line, systemctl cat and candidate directories. */
+  mode: 'full' | 'more'
+}
+
+const TAGS: Record<ProbeItem['tag'], string> = {
+  'conf-dir': 'c', exists: 'p', file: 'f', 'manifest-dir': 'm',
+}
+
+/** The argv that runs the probe (as root: the kubelet's files and manifests are root's). */
+export function probeArgv(request: ProbeRequest): string[] {
+  for (const item of request.items) assertAbsolute(item.path)
+  return ['sh', '-c', PROBE_SCRIPT, 'staticpod-probe', String(MAX_CONTENT_BYTES), request.mode, ...request.items.map(item => `${TAGS[item.tag]}:${item.path}`)]
+}
+
+/** One file or directory entry as the probe saw it. */
+export interface ProbedEntry {
+  /** Regular files up to MAX_CONTENT_BYTES. */
+  content?: Buffer
+  kind: 'absent' | 'dir' | 'file' | 'other'
+  /** Modification time, seconds since the epoch (regular files). */
+  mtime?: number
+  /** Decoded as UTF-8 for display; `raw` has the exact bytes. */
+  name: string
+  raw: Buffer
+  /** sha256 hex of the content (regular files). */
+  sha256?: string
+  size?: number
+  /** A regular file bigger than MAX_CONTENT_BYTES: no content. */
+  tooLarge?: boolean
+}
+
+/** A path the probe looked at; a directory's entries when it is a directory that was listed. */
+export interface ProbedPath {
+  entries?: ProbedEntry[]
+  entry: ProbedEntry
+  path: string
+}
+
+export interface ProbeAnswer {
+  /** manifest directories found in the kubelet's files by the probe itself (full mode). */
+  candidates: ProbedPath[]
+  /** The running kubelet's /proc/PID/cmdline (NUL-separated). */
+  cmdline?: {pid: number; text: string}
+  hostname?: string
+  /** The node's clock, seconds since the epoch. */
+  now?: number
+  /** One per request item, in order. */
+  results: Array<ProbedPath & {item: ProbeItem}>
+  systemctlCat?: string
+}
+
+export class ProbeOutputError extends Error {
+  constructor(message: string) {
+    super(`unexpected output from the node's probe script: ${message}`)
+    this.name = 'ProbeOutputError'
+  }
+}
+
+/** Parse what PROBE_SCRIPT printed for `request`. Throws ProbeOutputError on anything malformed or cut short. */
+export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAnswer {
+  const lines = stdout.split('\n')
+  let at = 0
+  const next = (): string => {
+    if (at >= lines.length) throw new ProbeOutputError('output ends early')
+    return lines[at++]!
+  }
+
+  const body = (): Buffer => {
+    const parts: string[] = []
+    for (let line = next(); line !== '.'; line = next()) parts.push(line)
+    return Buffer.from(parts.join(''), 'base64')
+  }
+
+  if (next() !== 'staticpod-probe 1') throw new ProbeOutputError(`first line is not "staticpod-probe 1": ${JSON.stringify(lines[0]?.slice(0, 80))}`)
+  const answer: ProbeAnswer = {candidates: [], results: []}
+  const entry = (fields: string[], name: Buffer): ProbedEntry => {
+    const [kind, mtime, size, sha] = fields
+    const base = {name: name.toString('utf8'), raw: name}
+    switch (kind) {
+    case '-': {
+      return {...base, kind: 'absent'}
+    }
+
+    case 'd': {
+      return {...base, kind: 'dir'}
+    }
+
+    case 'f': {
+      const content = body()
+      return {
+        ...base, content, kind: 'file', mtime: Number(mtime), sha256: sha256(content), size: content.length,
+      }
+    }
+
+    case 'F': {
+      return {
+        ...base, kind: 'file', mtime: Number(mtime), sha256: sha, size: Number(size), tooLarge: true,
+      }
+    }
+
+    case 'o':
+    case 'p': {
+      // p: an `exists` item that exists, whatever it is.
+      return {...base, kind: 'other'}
+    }
+
+    default: {
+      throw new ProbeOutputError(`unknown kind ${JSON.stringify(kind)}`)
+    }
+    }
+  }
+
+  const entries = (): ProbedEntry[] => {
+    const out: ProbedEntry[] = []
+    for (let line = next(); line !== 'end'; line = next()) {
+      const [tag, name, ...fields] = line.split(' ')
+      if (tag !== 'ent' || name === undefined) throw new ProbeOutputError(`expected an entry, got ${JSON.stringify(line.slice(0, 80))}`)
+      out.push(entry(fields, Buffer.from(name, 'base64')))
+    }
+
+    return out
+  }
+
+  for (;;) {
+    const line = next()
+    if (line === 'done') break
+    const [tag, first, ...rest] = line.split(' ')
+    switch (tag) {
+    case 'arg': {
+      const item = request.items[Number(first) - 1]
+      if (!item) throw new ProbeOutputError(`no item ${first}`)
+      const probed = entry(rest, Buffer.from(item.path))
+      const listed = probed.kind === 'dir' && (item.tag === 'conf-dir' || item.tag === 'manifest-dir')
+      answer.results.push({
+        entry: probed, item, path: item.path, ...(listed ? {entries: entries()} : {}),
+      })
+      break
+    }
+
+    case 'cand': {
+      const path = Buffer.from(first ?? '', 'base64').toString('utf8')
+      const probed = entry(rest, Buffer.from(path))
+      answer.candidates.push({entry: probed, path, ...(probed.kind === 'dir' ? {entries: entries()} : {})})
+      break
+    }
+
+    case 'cmdline': {
+      answer.cmdline = {pid: Number(first), text: body().toString('utf8')}
+      break
+    }
+
+    case 'host': {
+      answer.hostname = Buffer.from(first ?? '', 'base64').toString('utf8')
+      break
+    }
+
+    case 'now': {
+      answer.now = Number(first)
+      break
+    }
+
+    case 'systemctl': {
+      answer.systemctlCat = body().toString('utf8')
+      break
+    }
+
+    default: {
+      throw new ProbeOutputError(`unexpected line ${JSON.stringify(line.slice(0, 80))}`)
+    }
+    }
+  }
+
+  if (answer.results.length !== request.items.length) {
+    throw new ProbeOutputError(`${answer.results.length} of ${request.items.length} items answered`)
+  }
+
+  return answer
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apply
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Arguments: STATE MANIFEST_DIR DISABLED_DIR FINGERPRINT BACKUP(1|0) RANDOM, then steps:
+ *   put NAME SHA256   standard input → MANIFEST_DIR/.staticpod-NAME.RANDOM.tmp (mode 0600), check
+ *                     its sha256 (a cut connection gives a short file: nothing is changed), fsync,
+ *                     back up MANIFEST_DIR/NAME, rename onto it, fsync the directory, check again
+ *   rm NAME           back up and remove MANIFEST_DIR/NAME
+ *   park NAME         MANIFEST_DIR/NAME → DISABLED_DIR/NAME (copy to a temp file there, fsync,
+ *                     rename, then remove the original: never a partial file in either directory)
+ *   unpark NAME       DISABLED_DIR/NAME → MANIFEST_DIR/NAME the same way
+ *   rmp NAME          back up and remove DISABLED_DIR/NAME
+ * Before any step, under an flock on STATE/lock, the fingerprint of both directories must equal
+ * FINGERPRINT (else exit 75: read again). Output: `ok I` per step, `backup I B(PATH)` per backup,
+ * then `done`. Any failure exits non-zero with a message on stderr; the temp file is removed on any
+ * exit, also when the session is killed (TERM from the watchdog, or HUP).
+ */
+export const APPLY_SCRIPT = `set -eu
+LC_ALL=C
+export LC_ALL
+umask 077
+st=$1 d=$2 p=$3 want=$4 keep=$5 r=$6
+shift 6
+t=
+bk=
+trap '[ -z "$t" ] || rm -f -- "$t"' EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+fail() { echo "staticpod: $*" >&2; exit 1; }
+enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
+fp() {
+  for e in "$1"/*; do
+    [ -e "$e" ] || [ -L "$e" ] || continue
+    if [ -f "$e" ]; then s=$(sha256sum < "$e"); s=\${s%% *}
+    elif [ -d "$e" ]; then s=d
+    else s=o
+    fi
+    printf '%s\\000%s\\n' "\${e##*/}" "$s"
+  done
+}
+backup() {
+  [ "$keep" = 1 ] || return 0
+  if [ -z "$bk" ]; then
+    bk=$st/backups/$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p -m 0700 -- "$bk"
+  fi
+  b=$bk/$2
+  j=0
+  while [ -e "$b" ] || [ -L "$b" ]; do j=$((j+1)); b=$bk/$2.$j; done
+  cp -p -- "$1" "$b"
+  echo "backup $i $(enc "$b")"
+}
+isdir() { [ -d "$1" ] && fail "$1 is a directory"; return 0; }
+mkdir -p -m 0700 -- "$st"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>>"$st/lock"
+  flock -w 60 9 || fail "another staticpod has held $st/lock for 60s"
+fi
+got=$( { fp "$d"; printf '\\000\\n'; fp "$p"; } | sha256sum)
+if [ "\${got%% *}" != "$want" ]; then
+  echo "staticpod: $d changed since it was read" >&2
+  exit 75
+fi
+i=0
+while [ $# -gt 0 ]; do
+  i=$((i+1))
+  op=$1 n=$2
+  shift 2
+  case $n in ''|.|..|*/*) fail "bad file name" ;; esac
+  case $op in
+  put)
+    sha=$1
+    shift
+    [ -d "$d" ] || mkdir -p -m 0700 -- "$d"
+    isdir "$d/$n"
+    u=$d/.staticpod-$n.$r.tmp
+    (set -C; : > "$u")
+    t=$u
+    cat > "$t"
+    s=$(sha256sum < "$t")
+    [ "\${s%% *}" = "$sha" ] || fail "received $(wc -c < "$t") bytes with sha256 \${s%% *}, expected $sha: the upload was cut short, nothing was changed"
+    chmod 0600 "$t"
+    sync -- "$t" 2>/dev/null || sync
+    if [ -e "$d/$n" ] || [ -L "$d/$n" ]; then backup "$d/$n" "$n"; fi
+    mv -f -- "$t" "$d/$n"
+    t=
+    sync -- "$d" 2>/dev/null || :
+    s=$(sha256sum < "$d/$n")
+    [ "\${s%% *}" = "$sha" ] || fail "$d/$n has sha256 \${s%% *} after the rename, not $sha"
+    ;;
+  rm)
+    isdir "$d/$n"
+    backup "$d/$n" "$n"
+    rm -f -- "$d/$n"
+    sync -- "$d" 2>/dev/null || :
+    ;;
+  park)
+    isdir "$d/$n"
+    [ -d "$p" ] || mkdir -p -m 0700 -- "$p"
+    isdir "$p/$n"
+    u=$p/.staticpod-$n.$r.tmp
+    (set -C; : > "$u")
+    t=$u
+    cp -p -- "$d/$n" "$t"
+    sync -- "$t" 2>/dev/null || sync
+    if [ -e "$p/$n" ] || [ -L "$p/$n" ]; then backup "$p/$n" "$n"; fi
+    mv -f -- "$t" "$p/$n"
+    t=
+    sync -- "$p" 2>/dev/null || :
+    rm -f -- "$d/$n"
+    sync -- "$d" 2>/dev/null || :
+    ;;
+  unpark)
+    isdir "$p/$n"
+    [ -d "$d" ] || mkdir -p -m 0700 -- "$d"
+    isdir "$d/$n"
+    u=$d/.staticpod-$n.$r.tmp
+    (set -C; : > "$u")
+    t=$u
+    cp -p -- "$p/$n" "$t"
+    sync -- "$t" 2>/dev/null || sync
+    if [ -e "$d/$n" ] || [ -L "$d/$n" ]; then backup "$d/$n" "$n"; fi
+    mv -f -- "$t" "$d/$n"
+    t=
+    sync -- "$d" 2>/dev/null || :
+    rm -f -- "$p/$n"
+    sync -- "$p" 2>/dev/null || :
+    ;;
+  rmp)
+    isdir "$p/$n"
+    backup "$p/$n" "$n"
+    rm -f -- "$p/$n"
+    sync -- "$p" 2>/dev/null || :
+    ;;
+  *) fail "unknown step $op" ;;
+  esac
+  echo "ok $i"
+done
+echo done
+`
+
+export type ApplyStep = {content: Buffer; name: string; op: 'put'} | {name: string; op: 'park' | 'rm' | 'rmp' | 'unpark'}
+
+export interface ApplyContext {
+  /** Back up what is replaced or removed (--no-backup: false). */
+  backup: boolean
+  disabledDir: string
+  /** fingerprint() of the directories as the plan saw them. */
+  fingerprint: string
+  manifestDir: string
+  /** Hex; makes the temp file name unique. */
+  random: string
+  stateDir: string
+}
+
+/**
+ * The argv and standard input that run `steps` (at most one `put`: its content is the standard
+ * input). Every name must be a single path component; anything else is a bug and throws.
+ */
+export function applyArgv(context: ApplyContext, steps: readonly ApplyStep[]): {argv: string[]; stdin?: Buffer} {
+  for (const path of [context.stateDir, context.manifestDir, context.disabledDir]) assertAbsolute(path)
+  if (!/^[\da-f]{8,64}$/.test(context.random)) throw new Error(`applyArgv: bad random part ${JSON.stringify(context.random)}`)
+  if (!/^[\da-f]{64}$/.test(context.fingerprint)) throw new Error('applyArgv: bad fingerprint')
+  const puts = steps.filter(step => step.op === 'put')
+  if (puts.length > 1) throw new Error('applyArgv: one put per run (its content is the standard input)')
+  const argv = [
+    'sh',
+    '-c',
+    APPLY_SCRIPT,
+    'staticpod-apply',
+    context.stateDir,
+    context.manifestDir,
+    context.disabledDir,
+    context.fingerprint,
+    context.backup ? '1' : '0',
+    context.random,
+  ]
+  for (const step of steps) {
+    assertComponent(step.name)
+    argv.push(step.op, step.name)
+    if (step.op === 'put') argv.push(sha256(step.content))
+  }
+
+  return {argv, stdin: puts[0]?.content}
+}
+
+export interface ApplyOutput {
+  /** Backup file per step index (0-based). */
+  backups: Map<number, string>
+  /** Steps that were done, in order (0-based indexes). */
+  done: number[]
+  /** The script ran to its end. */
+  finished: boolean
+}
+
+/** Parse what APPLY_SCRIPT printed (also when it failed half-way: the steps done so far). */
+export function parseApplyOutput(stdout: string): ApplyOutput {
+  const out: ApplyOutput = {backups: new Map(), done: [], finished: false}
+  for (const line of stdout.split('\n')) {
+    const [tag, index, value] = line.split(' ')
+    if (tag === 'ok') out.done.push(Number(index) - 1)
+    else if (tag === 'backup' && value !== undefined) out.backups.set(Number(index) - 1, Buffer.from(value, 'base64').toString('utf8'))
+    else if (tag === 'done') out.finished = true
+  }
+
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fingerprint
+// ---------------------------------------------------------------------------------------------
+
+/** What the fingerprint covers of one entry. */
+export interface FingerprintEntry {
+  kind: ProbedEntry['kind']
+  raw: Buffer
+  sha256?: string
+}
+
+/**
+ * The fingerprint the apply script computes over the manifest directory and the disabled
+ * directory: for each entry not starting with "." in byte order, NAME NUL (sha256 | d | o) LF; the
+ * two lists separated by NUL LF; sha256 of it all.
+ */
+export function fingerprint(manifestEntries: readonly FingerprintEntry[], disabledEntries: readonly FingerprintEntry[]): string {
+  const hash = createHash('sha256')
+  const add = (entries: readonly FingerprintEntry[]): void => {
+    const sorted = entries.filter(e => e.kind !== 'absent' && e.raw[0] !== 0x2E).sort((a, b) => Buffer.compare(a.raw, b.raw))
+    for (const entry of sorted) {
+      const mark = entry.kind === 'file' ? entry.sha256 ?? '-' : (entry.kind === 'dir' ? 'd' : 'o')
+      hash.update(entry.raw)
+      hash.update(`\0${mark}\n`)
+    }
+  }
+
+  add(manifestEntries)
+  hash.update('\0\n')
+  add(disabledEntries)
+  return hash.digest('hex')
+}
+
+export function sha256(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+function assertAbsolute(path: string): void {
+  if (!path.startsWith('/') || path.includes('\0') || path.includes('\n')) throw new Error(`node-scripts: not a usable absolute path: ${JSON.stringify(path)}`)
+}
+
+function assertComponent(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw new Error(`node-scripts: not a single file name: ${JSON.stringify(name)}`)
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Running the built CLI against sandbox nodes, as a user would, and looking at the nodes' files
+ * from inside them (not over SSH).
+ */
+import {spawn} from 'node:child_process'
+import {existsSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import type {SandboxNode} from '../sandbox/index.js'
+
+import {BIN} from './cli.js'
+import {ROOT} from './fixtures.js'
+
+export interface Run {
+  code: null | number
+  ms: number
+  stderr: string
+  stdout: string
+}
+
+export interface StaticpodOptions {
+  cwd?: string
+  /** Standard input (default: none, closed at once: not a terminal). */
+  input?: Buffer | string
+  /** Called with the child's pid once it runs (to signal it). */
+  onSpawn?: (pid: number) => void
+  timeoutMs?: number
+}
+
+/**
+ * Run the built CLI with exactly `env`. It runs in a private mount namespace whose resolv.conf
+ * points at loopback, so that a name lookup (an unknown node name) never leaves 127.0.0.0/8.
+ */
+export async function staticpod(args: string[], env: Record<string, string>, options: StaticpodOptions = {}): Promise<Run> {
+  const resolv = path.join(tmpdir(), 'staticpod-e2e-resolv.conf')
+  if (!existsSync(resolv)) writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
+  const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+  const started = Date.now()
+  const timeoutMs = options.timeoutMs ?? 60_000
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['--mount', 'sh', '-c', script, resolv, process.execPath, BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: {...env, NO_COLOR: '1'},
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    if (child.pid !== undefined) options.onSpawn?.(child.pid)
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.stdin.on('error', () => {})
+    child.stdin.end(options.input ?? '')
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`staticpod ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`))
+    }, timeoutMs)
+    child.on('error', reject)
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({
+        code, ms: Date.now() - started, stderr, stdout,
+      })
+    })
+  })
+}
+
+/** oclif wraps error messages at 80 columns behind ' ›   ': put them back on one line. */
+export function flat(text: string): string {
+  return text.replaceAll(/\s*\n ›\s+/g, ' ')
+}
+
+/** Write a file inside a node (parents created), as root. */
+export async function writeNodeFile(node: SandboxNode, file: string, content: Buffer | string, mode = '0644'): Promise<void> {
+  await node.exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', 'sh', file, mode], {check: true, input: content})
+}
+
+/** One entry of a directory inside a node. */
+export interface NodeDirEntry {
+  mode: string
+  name: string
+  sha256: string
+  size: number
+  type: string
+}
+
+/** Every entry of a directory inside a node, dot files included; [] when it does not exist. */
+export async function nodeDir(node: SandboxNode, dir: string): Promise<NodeDirEntry[]> {
+  const script = [
+    '[ -d "$1" ] || exit 0',
+    'cd "$1"',
+    'for f in .* *; do',
+    '  case $f in .|..) continue ;; esac',
+    '  [ -e "$f" ] || [ -L "$f" ] || continue',
+    // eslint-disable-next-line no-template-curly-in-string -- shell parameter expansion
+    '  if [ -f "$f" ]; then s=$(sha256sum < "$f"); s=${s%% *}; else s=-; fi',
+    String.raw`  printf '%s\t%s\t%s\t%s\t%s\n' "$(stat -c '%a' "$f")" "$(stat -c '%s' "$f")" "$(stat -c '%F' "$f")" "$s" "$f"`,
+    'done',
+  ].join('\n')
+  const result = await node.exec(['sh', '-c', script, 'sh', dir], {check: true})
+  return result.stdout.split('\n').filter(Boolean).map(line => {
+    const [mode, size, type, sha256, ...name] = line.split('\t')
+    return {
+      mode: mode!, name: name.join('\t'), sha256: sha256!, size: Number(size), type: type!,
+    }
+  })
+}
+
+/** A file's content inside a node, or undefined when it does not exist. */
+export async function nodeFile(node: SandboxNode, file: string): Promise<string | undefined> {
+  const result = await node.exec(['sh', '-c', '[ -f "$1" ] && cat "$1"', 'sh', file])
+  return result.code === 0 ? result.stdout : undefined
+}
