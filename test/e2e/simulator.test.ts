@@ -508,6 +508,10 @@ spec:
       })
       expect((await sh(kubeadm, `crictl logs --tail 1 ${String(second.id)} 2>&1`)).split('\n')).to.have.length(2)
       expect(await sh(kubeadm, `crictl logs --previous ${String(second.id)} 2>/dev/null`)).to.equal(firstLogs)
+      // kubectl logs: the API server has the node's kubelet serve the same files
+      const kubectlLogs = await cluster.kubectl(['logs', 'logger-node1', '--previous'])
+      expect(kubectlLogs.stdout.trim().split('\n').sort()).to.deep.equal([...firstLogs.trim().split('\n'), 'oops'].sort())
+      expect((await cluster.kubectl(['logs', 'logger-node1', '--tail=1'])).stdout.split('\n')).to.have.length(2)
       const previous = await kubeadm.exec(['crictl', 'logs', '--previous', String(first.id)])
       expect(previous.code).to.equal(1)
       await kubeadm.removeManifest('logger.yaml')

@@ -4,7 +4,7 @@
 import {createHash} from 'node:crypto'
 import {existsSync} from 'node:fs'
 import {
-  mkdir, readdir, readFile, rename, rm, writeFile,
+  mkdir, readdir, readFile, rename, rm, stat, writeFile,
 } from 'node:fs/promises'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -21,6 +21,21 @@ async function sources(dir: string): Promise<string[]> {
   .filter(entry => entry.isFile() && entry.name.endsWith('.ts'))
   .map(entry => path.join(entry.parentPath, entry.name))
   .sort()
+}
+
+/** Builds of other source versions that nobody has used for a day (a running test uses its build for minutes). */
+async function removeOldBuilds(keep: string): Promise<void> {
+  const dayAgo = Date.now() - 86_400_000
+  for (const entry of await readdir(CACHE)) {
+    const dir = path.join(CACHE, entry)
+    if (dir === keep) continue
+    try {
+      // eslint-disable-next-line no-await-in-loop
+      if ((await stat(dir)).mtimeMs < dayAgo) await rm(dir, {force: true, recursive: true})
+    } catch {
+      // removed by another process meanwhile
+    }
+  }
 }
 
 let built: Promise<string> | undefined
@@ -64,5 +79,6 @@ async function build(): Promise<string> {
     await rm(temporary, {force: true, recursive: true})
   }
 
+  await removeOldBuilds(out)
   return out
 }

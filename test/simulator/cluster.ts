@@ -71,6 +71,8 @@ export interface ClusterNode {
   hostPath(nodePath: string): string
   /** The node's journal entries, optionally only those of one unit (`kubelet` or `kubelet.service`). */
   journal(unit?: string): JournalEntry[]
+  /** Host path of the node's journal (one JSON object per line: {ts, ident, pid, pri, msg, unit}). */
+  readonly journalFile: string
   /** `journalctl -u UNIT` output (short format), read from the host. */
   journalText(unit?: string): string
   /** Kills a container's main process inside the node (`kill -SIGNAL PID`): a real crash. Returns the container killed. */
@@ -176,6 +178,10 @@ class Node implements ClusterNode {
 
   get address(): string {
     return this.sandbox.address
+  }
+
+  get journalFile(): string {
+    return this.hostPath(JOURNAL_FILE)
   }
 
   get name(): string {

@@ -97,8 +97,9 @@ export function parseFieldSelector(text: string, resource: string): FieldRequire
     const match = /^([^!=]+?)\s*(==|=|!=)\s*(.*)$/.exec(term)
     if (!match) throw new SelectorError(`invalid selector: '${text}'; can't understand '${term}'`)
     const field = match[1]!
-    const allowed = FIELDS[resource] ?? ['metadata.name', 'metadata.namespace']
-    if (!allowed.includes(field) && field !== 'metadata.namespace') {
+    const allowed = FIELDS[resource]
+    // Events can be selected by most of their fields (involvedObject.*, reason, type, ...).
+    if (allowed && !allowed.includes(field) && field !== 'metadata.namespace') {
       throw new SelectorError(`field label not supported: ${field}`)
     }
 

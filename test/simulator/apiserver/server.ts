@@ -383,6 +383,11 @@ export class ApiServer {
       return
     }
 
+    if (resource === 'pods' && name && subresource === 'log' && req.method === 'GET') {
+      await this.podLog(namespace ?? 'default', name, url.searchParams, res)
+      return
+    }
+
     const accept = String(req.headers.accept ?? '')
     const asTable = accept.includes('as=Table')
     const method = req.method ?? 'GET'
@@ -494,6 +499,28 @@ export class ApiServer {
     return this.store(resource, namespace, name, subresource, object, patched)
   }
 
+  /** pods/log: the kubelet of the pod's node serves the container's log (GET /containerLogs/...). */
+  private async podLog(namespace: string, name: string, params: URLSearchParams, res: http.ServerResponse): Promise<void> {
+    const pod = this.get('pods', namespace, name)
+    if (!pod) throw notFound('pods', name)
+    const spec = (pod.spec ?? {}) as Json
+    const containers = ((spec.containers as Json[] | undefined) ?? []).map(c => String(c.name))
+    const container = params.get('container') ?? (containers.length === 1 ? containers[0] : undefined)
+    if (!container) {
+      throw new HttpError(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`)
+    }
+
+    if (!containers.includes(container)) throw new HttpError(400, 'BadRequest', `container ${container} is not valid for pod ${name}`)
+    const query = new URLSearchParams()
+    for (const key of ['previous', 'tailLines', 'timestamps']) {
+      const value = params.get(key)
+      if (value !== null) query.set(key, value)
+    }
+
+    const node = String(spec.nodeName ?? '')
+    await this.proxy(node, `/containerLogs/${namespace}/${name}/${container}?${query.toString()}`, res)
+  }
+
   private async proxy(node: string, target: string, res: http.ServerResponse): Promise<void> {
     const object = this.get('nodes', undefined, node)
     if (!object) throw notFound('nodes', node)
@@ -571,6 +598,8 @@ export class ApiServer {
     }
 
     resources.push({
+      kind: 'Pod', name: 'pods/log', namespaced: true, singularName: '', verbs: ['get'],
+    }, {
       kind: 'NodeProxyOptions', name: 'nodes/proxy', namespaced: false, singularName: '', verbs: ['create', 'delete', 'get', 'patch', 'update'],
     })
     return {

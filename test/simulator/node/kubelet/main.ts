@@ -14,6 +14,7 @@ import {klogTo} from '../../shared/klog.js'
 import {
   background, errorMessage, nowNs, parseGoDuration, rfc3339Nano,
 } from '../../shared/util.js'
+import {parseCriLog} from '../cli/logs.js'
 import {NODE_CONFIG, type NodeConfig} from '../paths.js'
 import {rpc, RpcConnectError} from '../rpc.js'
 import {ApiClient, loadKubeconfig} from './api.js'
@@ -74,37 +75,64 @@ function serveHealthz(config: EffectiveConfig): void {
   listen()
 }
 
-/** The kubelet's main server, reduced to what the API server stand-in proxies: /configz, /pods, /healthz (plain HTTP). */
-function serveKubeletApi(address: string, config: EffectiveConfig, pods: () => DesiredPod[]): void {
+/** A container's log (CRI format on disk) as the kubelet's /containerLogs endpoint serves it: the text, in order. */
+function containerLog(pods: PodManager, namespace: string, pod: string, container: string, query: URLSearchParams): string | undefined {
+  const candidates = pods.state.containers
+  .filter(c => c.labels['io.kubernetes.pod.namespace'] === namespace && c.labels['io.kubernetes.pod.name'] === pod && c.metadata.name === container)
+  .sort((a, b) => b.metadata.attempt - a.metadata.attempt)
+  const latest = candidates[0]
+  if (!latest) return undefined
+  let file = latest.logPath
+  if (query.get('previous') === 'true') {
+    if (latest.metadata.attempt === 0) return undefined
+    file = file.replace(/\d+\.log$/, `${latest.metadata.attempt - 1}.log`)
+  }
+
+  let lines = parseCriLog(existsSync(file) ? readFileSync(file, 'utf8') : '')
+  const tail = query.get('tailLines')
+  if (tail !== null) lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail))
+  const timestamps = query.get('timestamps') === 'true'
+  return lines.map(line => `${timestamps ? `${line.time} ` : ''}${line.text}\n`).join('')
+}
+
+/**
+ * The kubelet's main server, reduced to what the API server stand-in proxies to it: /configz, /pods, /healthz and
+ * /containerLogs/<ns>/<pod>/<container> (plain HTTP on the node's address; the real one is HTTPS with authn/z).
+ */
+function serveKubeletApi(address: string, config: EffectiveConfig, pods: PodManager): void {
   const port = Number(config.config.port ?? 10_250)
   const server = http.createServer((req, res) => {
-    const send = (status: number, body: unknown) => {
-      const text = JSON.stringify(body)
-      res.writeHead(status, {'content-type': 'application/json'})
-      res.end(text)
+    const send = (status: number, body: unknown, type = 'application/json') => {
+      res.writeHead(status, {'content-type': type})
+      res.end(typeof body === 'string' ? body : JSON.stringify(body))
     }
 
-    switch (req.url) {
+    const url = new URL(req.url ?? '/', 'http://kubelet')
+    const logs = /^\/containerLogs\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname)
+    switch (url.pathname) {
     case '/configz': {
       send(200, {kubeletconfig: config.config})
       break;
     }
 
     case '/healthz': {
-      res.writeHead(200, {'content-type': 'text/plain'})
-      res.end('ok')
-
+      send(200, 'ok', 'text/plain')
       break;
     }
 
     case '/pods': {
       send(200, {
-        apiVersion: 'v1', items: pods().map(p => p.pod), kind: 'PodList', metadata: {},
+        apiVersion: 'v1', items: [...pods.desired.values()].map(p => p.pod), kind: 'PodList', metadata: {},
       })
       break;
     }
 
-    default: {send(404, {message: '404 page not found'})
+    default: {if (logs) {
+      const [, namespace, pod, container] = logs as unknown as [string, string, string, string]
+      const text = containerLog(pods, namespace, pod, container, url.searchParams)
+      if (text === undefined) send(404, `container ${JSON.stringify(container)} in pod ${JSON.stringify(pod)} not found`, 'text/plain')
+      else send(200, text, 'text/plain')
+    } else send(404, '404 page not found\n', 'text/plain')
     }
     }
   })
@@ -249,7 +277,7 @@ async function main(): Promise<void> {
   pods.start()
   log.info('kubelet.go:1644', 'Starting kubelet main sync loop')
   serveHealthz(config)
-  serveKubeletApi(nodeIp, config, () => [...pods.desired.values()])
+  serveKubeletApi(nodeIp, config, pods)
   log.info('server.go:1275', 'Started kubelet')
   const shutdown = () => {
     for (const source of sources) source.stop()
