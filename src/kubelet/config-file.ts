@@ -1,12 +1,15 @@
 import {
-  type Document, isMap, isScalar, isSeq, type Node, type Pair, parseDocument, Scalar, stringify, type YAMLMap,
-} from 'yaml'
+  dump, type DumpOptions, loadAll, YAMLException,
+} from 'js-yaml'
 
 /**
  * KubeletConfiguration files (kubelet.config.k8s.io/v1beta1): the --config file and the --config-dir
- * drop-ins. Reading gives plain data; editing sets or removes one field by changing only the bytes of
- * that field (located with the yaml Document's node ranges), so comments, order, quoting and
- * indentation of everything else stay as they were. An unedited file is returned unchanged.
+ * drop-ins. The kubelet decodes them with sigs.k8s.io/yaml (go-yaml v2), so they are read with
+ * KUBE_YAML_SCHEMA: `yes` is true, `0644` is 420. Reading gives plain data; editing sets or removes
+ * one field by changing only the bytes of that field (located with the node tree of
+ * src/yaml/positions.ts), so comments, order, quoting and indentation of everything else stay as
+ * they were. An unedited file is returned unchanged. New values are written by js-yaml's dump with
+ * the same schema, so a string that go-yaml would read as a boolean or a number is quoted.
  *
  * Drop-ins (cmd/kubelet/app/server.go mergeKubeletConfigurations): every `*.conf` file under the
  * directory, walked in lexical order (subdirectories too), each applied as a JSON merge patch
@@ -14,6 +17,10 @@ import {
  * `null` removes.
  */
 import {UserError} from '../errors.js'
+import {KUBE_YAML_SCHEMA} from '../manifest/yaml.js'
+import {
+  parseWithPositions, type YamlDocument, type YamlFile, type YamlNode,
+} from '../yaml/positions.js'
 
 export const KUBELET_API_VERSION = 'kubelet.config.k8s.io/v1beta1'
 export const KUBELET_KIND = 'KubeletConfiguration'
@@ -31,14 +38,23 @@ export interface KubeletConfigFile {
 
 /** Parse a KubeletConfiguration (YAML or JSON). Never throws. */
 export function parseKubeletConfig(text: string, path: string): KubeletConfigFile {
-  const doc = parseDocument(text, {prettyErrors: false})
-  const errors = doc.errors.map(e => `${path}: ${e.message}`)
+  const errors: string[] = []
   const warnings: string[] = []
   let data: Record<string, unknown> = {}
+  let documents: unknown[] = []
+  try {
+    documents = loadAll(text, undefined, {schema: KUBE_YAML_SCHEMA})
+  } catch (error) {
+    if (!(error instanceof YAMLException)) throw error
+    const {mark, reason} = error as Partial<YAMLException>
+    errors.push(`${path}:${(mark?.line ?? 0) + 1}:${(mark?.column ?? 0) + 1}: ${reason ?? error.message}`)
+  }
+
+  if (documents.length > 1) errors.push(`${path}: ${documents.length} YAML documents (a KubeletConfiguration is one)`)
   if (errors.length === 0) {
-    const js = doc.toJS() as unknown
+    const js = documents[0] ?? null
     if (isRecord(js)) data = js
-    else if (js !== null && js !== undefined) errors.push(`${path}: not a mapping`)
+    else if (js !== null) errors.push(`${path}: not a mapping`)
   }
 
   if (errors.length === 0 && text.trim() !== '') {
@@ -104,6 +120,14 @@ export function configDirDropIns(paths: Iterable<string>, dir: string): string[]
 const NEW_FILE_HEADER = `apiVersion: ${KUBELET_API_VERSION}\nkind: ${KUBELET_KIND}\n`
 
 /**
+ * How new values are written: as go-yaml reads them (a string like `yes`, `0644` or `1e3` is quoted),
+ * on one line however long, without anchors for values that appear twice.
+ */
+const DUMP: DumpOptions = {lineWidth: -1, noRefs: true, schema: KUBE_YAML_SCHEMA}
+
+const EDIT_HINTS = ['Fix the file on the node first; the kubelet cannot read it either.']
+
+/**
  * Set a field (dotted path) to a value, changing only that field's bytes: an existing scalar is
  * rewritten in place (keeping its quoting), an existing collection is replaced, a missing field is
  * inserted in its map (at its sorted place when the map's keys are sorted, as kubeadm writes them;
@@ -113,7 +137,7 @@ export function setConfigField(text: string | undefined, field: string, value: u
   const path = field.split('.')
   if (text === undefined || text.trim() === '') {
     // A new file: apiVersion and kind first, then the field.
-    return NEW_FILE_HEADER + stringify(nest(path, value), {indentSeq: false, lineWidth: 0})
+    return NEW_FILE_HEADER + dump(nest(path, value), {...DUMP, noArrayIndent: true})
   }
 
   const source = text
@@ -121,23 +145,21 @@ export function setConfigField(text: string | undefined, field: string, value: u
   if (current.present && JSON.stringify(current.value) === JSON.stringify(value)) return source
   const json = editJson(source, data => Object.assign(data, mergePatch(data, nest(path, value))))
   if (json !== undefined) return json
-  const doc = parseDocument(source)
-  if (doc.errors.length > 0) throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: ${doc.errors[0]!.message}`, {hints: ['Fix the file on the node first; the kubelet cannot read it either.']})
-  const root = doc.contents
-  if (!isMap(root) || root.flow) return replaceWhole(doc, source, path, value)
-  let map: YAMLMap = root
-  for (const [depth, seg] of path.entries()) {
-    const pair = findPair(map, seg)
-    const last = depth === path.length - 1
-    if (!pair) return insertPair(doc, source, map, path.slice(depth), value)
-    if (last) return replaceValue(doc, source, pair, value)
-    const next = pair.value
-    if (!isMap(next) || next.flow) {
-      if (isMap(next) && next.flow) return replaceValue(doc, source, pair, mergedObject(next, path.slice(depth + 1), value))
-      return replaceValue(doc, source, pair, nest(path.slice(depth + 1), value))
+  const edit = openForEdit(source)
+  const {doc} = edit
+  if (!isBlockMapping(edit, doc.root)) return replaceWhole(edit, path, value)
+  let map = doc.resolve(doc.root)
+  for (const [depth, segment] of path.entries()) {
+    const pair = findPair(edit, map, segment)
+    if (!pair) return insertPair(edit, map, path.slice(depth), value)
+    if (depth === path.length - 1) return replaceValue(edit, pair, value)
+    if (!isBlockMapping(edit, pair.value)) {
+      // A flow map (or an alias of a map) is rewritten whole, with the field merged in.
+      const rest = nest(path.slice(depth + 1), value)
+      return replaceValue(edit, pair, isRecord(pair.value.value) ? mergePatch(pair.value.value, rest) : rest)
     }
 
-    map = next
+    map = doc.resolve(pair.value)
   }
 
   return source
@@ -152,40 +174,76 @@ export function unsetConfigField(text: string, field: string): string {
   if (!getField(parseKubeletConfig(text, '').data, field).present) return text
   const json = editJson(text, data => deletePath(data, path))
   if (json !== undefined) return json
-  const doc = parseDocument(text)
-  if (doc.errors.length > 0) throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: ${doc.errors[0]!.message}`, {hints: ['Fix the file on the node first; the kubelet cannot read it either.']})
-  const chain: Array<{map: YAMLMap; pair: Pair}> = []
-  let node: unknown = doc.contents
-  for (const seg of path) {
-    if (!isMap(node)) return text
-    const pair = findPair(node, seg)
+  const edit = openForEdit(text)
+  const {doc, file} = edit
+  const chain: Array<{map: YamlNode; pair: Pair}> = []
+  let node = doc.root
+  for (const segment of path) {
+    // Through an alias, the edit would change its anchor (and every other alias of it).
+    if (file.style(node) === 'alias') return text
+    const map = doc.resolve(node)
+    const pair = isRecord(map.value) ? findPair(edit, map, segment) : undefined
     if (!pair) return text
-    chain.push({map: node, pair})
+    chain.push({map, pair})
     node = pair.value
   }
 
   // Remove the highest pair whose map would otherwise be left empty.
   let k = chain.length - 1
-  while (k > 0 && chain[k]!.map.items.length === 1 && !chain[k]!.map.flow) k--
+  while (k > 0 && doc.pairs(chain[k]!.map)?.length === 1 && file.style(chain[k]!.map) !== 'flow') k--
   const {map, pair} = chain[k]!
-  if (map.flow) {
-    const js = (map.toJSON() ?? {}) as Record<string, unknown>
-    delete js[keyOf(pair)]
-    return replaceRange(text, map.range!, renderFlow(js))
+  if (file.style(map) === 'flow') {
+    const rest = {...(map.value as Record<string, unknown>)}
+    delete rest[keyOf(pair)]
+    return splice(edit, file.contentStart(map), file.contentEnd(map), renderFlow(rest))
   }
 
-  const key = pair.key as Node
-  const start = lineStart(text, key.range![0])
-  const end = pairEnd(text, pair)
-  return text.slice(0, start) + text.slice(end)
+  const start = file.lineStart(file.contentStart(pair.key))
+  return text.slice(0, start) + text.slice(pairEnd(edit, pair))
 }
 
-function findPair(map: YAMLMap, key: string): Pair | undefined {
-  return (map.items as Pair[]).find(p => keyOf(p) === key)
+/** A text being edited, parsed with positions. */
+interface Edit {
+  doc: YamlDocument
+  /** The text's line break, for inserted lines. */
+  eol: string
+  file: YamlFile
+  text: string
+}
+
+interface Pair {
+  key: YamlNode
+  value: YamlNode
+}
+
+function openForEdit(text: string): Edit {
+  const file = parseWithPositions(text, {schema: KUBE_YAML_SCHEMA})
+  if (file.error) {
+    const {column, line, message} = file.error
+    throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: line ${line}, column ${column}: ${message}`, {hints: EDIT_HINTS})
+  }
+
+  const [doc, ...more] = file.documents
+  if (!doc || more.length > 0) {
+    throw new UserError(`cannot edit a KubeletConfiguration with YAML errors: ${file.documents.length} YAML documents in one file`, {hints: EDIT_HINTS})
+  }
+
+  return {
+    doc, eol: text.includes('\r\n') ? '\r\n' : '\n', file, text,
+  }
+}
+
+function isBlockMapping({file}: Edit, node: YamlNode): boolean {
+  return isRecord(node.value) && file.style(node) === 'block'
+}
+
+function findPair({doc}: Edit, map: YamlNode, key: string): Pair | undefined {
+  const pair = doc.pairs(map)?.find(([k]) => String(k.value) === key)
+  return pair && {key: pair[0], value: pair[1]}
 }
 
 function keyOf(pair: Pair): string {
-  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+  return String(pair.key.value)
 }
 
 function nest(path: string[], value: unknown): unknown {
@@ -194,78 +252,66 @@ function nest(path: string[], value: unknown): unknown {
   return v
 }
 
-function mergedObject(map: YAMLMap, path: string[], value: unknown): unknown {
-  return mergePatch(map.toJSON(), nest(path, value))
+function splice({text}: Edit, start: number, end: number, replacement: string): string {
+  return text.slice(0, start) + replacement + text.slice(end)
 }
 
-function lineStart(text: string, at: number): number {
-  return text.lastIndexOf('\n', at - 1) + 1
+/** Text with a snippet of whole lines added at its end. */
+function append({eol, text}: Edit, snippet: string): string {
+  return text + (text === '' || text.endsWith('\n') || text.endsWith('\r') ? '' : eol) + snippet
 }
 
-function lineEnd(text: string, at: number): number {
-  const nl = text.indexOf('\n', at)
-  return nl === -1 ? text.length : nl + 1
-}
-
-/** Offset just past the pair's last line (its value, trailing comment and newline). */
-function pairEnd(text: string, pair: Pair): number {
-  const value = pair.value as Node | null
-  const end = value?.range ? value.range[2] : (pair.key as Node).range![2]
-  return end > 0 && text[end - 1] === '\n' ? end : lineEnd(text, end)
-}
-
-function replaceRange(text: string, range: readonly number[], replacement: string): string {
-  return text.slice(0, range[0]) + replacement + text.slice(range[1])
+/** Offset just past the pair's last line (its value, trailing comment and line break). */
+function pairEnd({file, text}: Edit, pair: Pair): number {
+  const end = file.contentEnd(pair.value)
+  return end > 0 && (text[end - 1] === '\n' || text[end - 1] === '\r') ? end : file.lineEnd(end)
 }
 
 /** The column of a block map's keys. */
-function indentOf(text: string, map: YAMLMap): number {
-  const first = (map.items as Pair[])[0]
+function indentOf({doc, file}: Edit, map: YamlNode): number {
+  const first = doc.pairs(map)?.[0]
   if (!first) return 0
-  const at = (first.key as Node).range![0]
-  return at - lineStart(text, at)
+  const at = file.contentStart(first[0])
+  return at - file.lineStart(at)
 }
 
 /** Whether block sequences in this file are indented under their key (`key:\n  - a`) or not (`key:\n- a`). */
-function indentSeq(doc: Document, text: string): boolean {
-  let result: boolean | undefined
-  const visit = (node: unknown): void => {
-    if (result !== undefined) return
-    if (isMap(node) && !node.flow) {
-      for (const p of node.items as Pair[]) {
-        const k = p.key as Node
-        const col = k.range![0] - lineStart(text, k.range![0])
-        if (isSeq(p.value) && !p.value.flow && p.value.range) {
-          const at = p.value.range[0]
-          result = at - lineStart(text, at) > col
-          return
-        }
-
-        visit(p.value)
+function indentSeq({doc, file}: Edit): boolean {
+  const visit = (map: YamlNode): boolean | undefined => {
+    for (const [key, value] of doc.pairs(map) ?? []) {
+      if (file.style(value) !== 'block') continue
+      if (Array.isArray(value.value)) {
+        const column = (at: number): number => at - file.lineStart(at)
+        return column(file.contentStart(value)) > column(file.contentStart(key))
       }
+
+      const inner = visit(value)
+      if (inner !== undefined) return inner
     }
+
+    return undefined
   }
 
-  visit(doc.contents)
-  return result ?? false
+  return visit(doc.resolve(doc.root)) ?? false
 }
 
-/** A block `key: value` snippet, every line indented by `indent` spaces. */
-function renderPair(doc: Document, text: string, key: string, value: unknown, indent: number): string {
-  const body = stringify({[key]: value}, {indentSeq: indentSeq(doc, text), lineWidth: 0})
+/** A block `key: value` snippet, every line indented by `indent` spaces and ended by the file's line break. */
+function renderPair(edit: Edit, key: string, value: unknown, indent: number): string {
+  const body = dump({[key]: value}, {...DUMP, noArrayIndent: !indentSeq(edit)})
   const pad = ' '.repeat(indent)
-  return body.split('\n').filter((l, i, all) => l !== '' || i < all.length - 1).map(l => pad + l).join('\n') + '\n'
+  return body.split('\n').slice(0, -1).map(line => (line === '' ? line : pad + line) + edit.eol).join('')
 }
 
 function renderFlow(value: unknown): string {
-  return stringify(value, {collectionStyle: 'flow', flowCollectionPadding: false, lineWidth: 0}).trimEnd()
+  return dump(value, {...DUMP, flowLevel: 0}).trimEnd()
 }
 
 /** A JSON file stays JSON (re-indented as it was: by the first indented line). */
 function editJson(source: string, edit: (data: Record<string, unknown>) => void): string | undefined {
+  const bom = source.startsWith('\uFEFF') ? '\uFEFF' : ''
   let data: unknown
   try {
-    data = JSON.parse(source)
+    data = JSON.parse(source.slice(bom.length))
   } catch {
     return undefined
   }
@@ -273,7 +319,7 @@ function editJson(source: string, edit: (data: Record<string, unknown>) => void)
   if (!isRecord(data)) return undefined
   edit(data)
   const indent = /\n([\t ]+)"/.exec(source)?.[1] ?? ''
-  return JSON.stringify(data, null, indent) + (source.endsWith('\n') ? '\n' : '')
+  return bom + JSON.stringify(data, null, indent) + (source.endsWith('\n') ? '\n' : '')
 }
 
 function deletePath(data: Record<string, unknown>, path: string[]): void {
@@ -286,79 +332,79 @@ function deletePath(data: Record<string, unknown>, path: string[]): void {
   if (isRecord(cur)) delete cur[path.at(-1)!]
 }
 
-function replaceWhole(doc: Document, source: string, path: string[], value: unknown): string {
-  const js = (doc.toJS() ?? {}) as unknown
-  const merged = mergePatch(isRecord(js) ? js : {}, nest(path, value))
-  const range = doc.contents?.range
-  if (!range) return source + renderPair(doc, source, path[0]!, (merged as Record<string, unknown>)[path[0]!], 0)
-  return replaceRange(source, range, renderFlow(merged))
+/** The root is not a block map (a flow map, a scalar, nothing): write it whole, in flow style. */
+function replaceWhole(edit: Edit, path: string[], value: unknown): string {
+  const {doc, file} = edit
+  const merged = mergePatch(isRecord(doc.value) ? doc.value : {}, nest(path, value)) as Record<string, unknown>
+  if (file.isEmpty(doc.root)) return append(edit, renderPair(edit, path[0]!, merged[path[0]!], 0))
+  return splice(edit, file.contentStart(doc.root), file.contentEnd(doc.root), renderFlow(merged))
 }
 
-function insertPair(doc: Document, source: string, map: YAMLMap, path: string[], value: unknown): string {
+function insertPair(edit: Edit, map: YamlNode, path: string[], value: unknown): string {
+  const {doc, file, text} = edit
   const [key, ...rest] = path
   const nested = nest(rest, value)
-  if (map.flow) {
-    return replaceRange(source, map.range!, renderFlow(mergePatch(map.toJSON(), {[key!]: nested})))
+  if (file.style(map) === 'flow') {
+    return splice(edit, file.contentStart(map), file.contentEnd(map), renderFlow(mergePatch(map.value, {[key!]: nested})))
   }
 
-  const items = map.items as Pair[]
-  if (items.length === 0) {
-    // An empty block map cannot exist; the parent holds `key:` with a null value (handled by replaceValue).
-    return source + renderPair(doc, source, key!, nested, 0)
-  }
-
-  const indent = indentOf(source, map)
-  const snippet = renderPair(doc, source, key!, nested, indent)
-  const keys = items.map(p => keyOf(p))
+  const items = doc.pairs(map) ?? []
+  // An empty block map cannot exist; the parent holds `key:` with a null value (handled by replaceValue).
+  if (items.length === 0) return append(edit, renderPair(edit, key!, nested, 0))
+  const snippet = renderPair(edit, key!, nested, indentOf(edit, map))
+  const keys = items.map(([k]) => String(k.value))
   const sorted = keys.every((k, i) => i === 0 || keys[i - 1]! <= k)
-  const before = sorted ? items.find(p => keyOf(p) > key!) : undefined
-  if (before) {
-    let at = lineStart(source, (before.key as Node).range![0])
+  const before = sorted ? items.find(([k]) => String(k.value) > key!) : undefined
+  const beforeAt = before && file.contentStart(before[0])
+  // Before the following key, when it starts its line (not after a `- `).
+  if (beforeAt !== undefined && text.slice(file.lineStart(beforeAt), beforeAt).trim() === '') {
+    let at = file.lineStart(beforeAt)
     // Keep comment lines that sit just above the following key with that key.
     while (at > 0) {
-      const prev = lineStart(source, at - 1)
-      if (!/^\s*#/.test(source.slice(prev, at))) break
+      const prev = file.lineStart(at - 1)
+      if (!/^\s*#/.test(text.slice(prev, at))) break
       at = prev
     }
 
-    return source.slice(0, at) + snippet + source.slice(at)
+    return text.slice(0, at) + snippet + text.slice(at)
   }
 
-  const end = pairEnd(source, items.at(-1)!)
-  const sep = end > 0 && source[end - 1] !== '\n' ? '\n' : ''
-  return source.slice(0, end) + sep + snippet + source.slice(end)
+  const [lastKey, lastValue] = items.at(-1)!
+  const end = pairEnd(edit, {key: lastKey, value: lastValue})
+  const sep = end > 0 && text[end - 1] !== '\n' && text[end - 1] !== '\r' ? edit.eol : ''
+  return text.slice(0, end) + sep + snippet + text.slice(end)
 }
 
-function replaceValue(doc: Document, source: string, pair: Pair, value: unknown): string {
-  const node = pair.value as Node | null
-  const key = pair.key as Node
+function replaceValue(edit: Edit, pair: Pair, value: unknown): string {
+  const {file, text} = edit
+  const node = pair.value
+  const style = file.style(node)
   const isCollection = typeof value === 'object' && value !== null
-  if (node && isScalar(node) && !isCollection) {
-    const [start, end] = node.range!
+  if (!isCollection && style !== 'block' && style !== 'flow') {
     // `key:` with nothing after it: the null has no text, so put a space before the new value.
-    if (start === end) return source.slice(0, start) + ' ' + renderScalar(node, value) + source.slice(end)
-    return replaceRange(source, node.range!, renderScalar(node, value))
+    if (style === 'empty') return splice(edit, node.start, node.start, ' ' + renderScalar(style, value))
+    return splice(edit, file.contentStart(node), file.contentEnd(node), renderScalar(style, value))
   }
 
-  if (node && (isMap(node) || isSeq(node)) && node.flow && isCollection) {
-    return replaceRange(source, node.range!, renderFlow(value))
-  }
+  if (isCollection && style === 'flow') return splice(edit, file.contentStart(node), file.contentEnd(node), renderFlow(value))
 
   // Replace everything after `key:` up to the end of the value with the new rendering.
-  const colon = source.indexOf(':', key.range![1])
-  const end = pairEnd(source, pair)
-  const indent = key.range![0] - lineStart(source, key.range![0])
-  const rendered = renderPair(doc, source, keyOf(pair), value, indent)
-  const afterKey = rendered.slice(rendered.indexOf(':') + 1)
-  return source.slice(0, colon + 1) + afterKey + source.slice(end)
+  const colon = text.indexOf(':', file.contentEnd(pair.key))
+  const keyAt = file.contentStart(pair.key)
+  const indent = keyAt - file.lineStart(keyAt)
+  // Rendered under a one-letter key, the value starts after `k:`.
+  const afterKey = renderPair(edit, 'k', value, indent).slice(indent + 2)
+  return text.slice(0, colon + 1) + afterKey + text.slice(pairEnd(edit, pair))
 }
 
-/** A scalar in the quoting the old one used, when that can carry it. */
-function renderScalar(old: Scalar, value: unknown): string {
+/** A scalar in the quoting the old one used, when that can carry it; on one line. */
+function renderScalar(style: string, value: unknown): string {
   if (typeof value === 'string') {
-    if (old.type === Scalar.QUOTE_DOUBLE) return JSON.stringify(value)
-    if (old.type === Scalar.QUOTE_SINGLE && !value.includes('\n')) return `'${value.replaceAll("'", "''")}'`
+    if (style === 'double-quoted') return JSON.stringify(value)
+    if (style === 'single-quoted' && !value.includes('\n')) return `'${value.replaceAll("'", "''")}'`
   }
 
-  return stringify(value, {lineWidth: 0}).trimEnd()
+  const rendered = dump(value, DUMP).trimEnd()
+  // A multi-line string would be a block scalar, indented for the top level: double-quote it instead.
+  return rendered.includes('\n') ? JSON.stringify(value) : rendered
 }
