@@ -1,10 +1,10 @@
 import {expect} from 'chai'
+import {load} from 'js-yaml'
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parse} from 'yaml'
 
 import {UserError} from '../../../src/errors.js'
 import {
@@ -14,6 +14,7 @@ import {
   QUANTITY_FORMAT,
   type SchemaError,
 } from '../../../src/manifest/schema.js'
+import {KUBE_YAML_SCHEMA} from '../../../src/manifest/yaml.js'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const FIXTURES = path.join(ROOT, 'test', 'fixtures', 'schemas')
@@ -54,7 +55,7 @@ function typeMembers(file: string, name: string): string[] {
 }
 
 function fixture(name: string): unknown {
-  return parse(readFileSync(path.join(FIXTURES, name), 'utf8'))
+  return load(readFileSync(path.join(FIXTURES, name), 'utf8'), {schema: KUBE_YAML_SCHEMA})
 }
 
 /** A minimal valid Pod whose first container gets `container`'s fields. */
