@@ -149,6 +149,40 @@ describe('node simulator', () => {
       expect(a.fullName).to.equal('default/p-node1')
       expect((a.pod.metadata as Json).annotations).to.deep.equal({'kubernetes.io/config.hash': a.uid})
     })
+
+    it('decodes manifests as the kubelet does: first document, kind Pod, its error texts', () => {
+      const fail = (text: string) => {
+        try {
+          podFromFile(Buffer.from(text), 'node1', '/m/f')
+        } catch (error) {
+          return (error as Error).message
+        }
+
+        throw new Error('decoded')
+      }
+
+      // an empty first document fails; comments before the first `---` are no document (YAML, libyaml)
+      expect(fail(`---\n# nothing\n---\n${pod('p')}`)).to.equal("/m/f: couldn't parse as pod(Object 'Kind' is missing in 'null'), please check config file")
+      expect(podFromFile(Buffer.from(`# comment\n---\n${pod('p')}`), 'node1', '/m/f').fullName).to.equal('default/p-node1')
+      expect(fail('')).to.equal("/m/f: couldn't parse as pod(Object 'Kind' is missing in 'null'), please check config file")
+      expect(fail('apiVersion: v1\nkind: PodList\nitems: []\n')).to.equal("/m/f: couldn't parse as pod(invalid pod: &core.PodList{...}), please check config file")
+      expect(fail('apiVersion: v1\nkind: Pood\nmetadata: {name: x}\n')).to.match(/couldn't parse as pod\(no kind "Pood" is registered for version "v1"/)
+      expect(fail('apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec: {containers: "no"}\n')).to.include('json: cannot unmarshal string into Go struct field PodSpec.spec.containers of type []')
+      expect(fail(pod('Bad_Name'))).to.match(/^invalid pod: \[metadata\.name: Invalid value: "Bad_Name-node1": a lowercase RFC 1123 subdomain/)
+      expect(fail(pod('p', 'nginx', '  restartPolicy: Sometimes\n'))).to.equal('invalid pod: [spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"]')
+      expect(fail(pod('p', 'nginx', '  serviceAccountName: default\n'))).to.equal('static pods may not reference serviceaccounts')
+      expect(fail(pod('p', 'nginx', '  volumes: [{name: c, configMap: {name: x}}]\n'))).to.equal('static pods may not reference configmaps')
+      expect(fail(pod('p', 'nginx', '  volumes: [{name: d, csi: {driver: x}}]\n'))).to.equal('static pods may not reference csidrivers (via CSI volumes)')
+      // JSON is YAML; an unknown field is dropped; an explicit uid is the config.hash
+      const json = podFromFile(Buffer.from('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j", "uid": "fixed"}, "spec": {"containers": [{"name": "c", "image": "x", "imagePullPolcy": "Never"}]}}'), 'Node1', '/m/j.json')
+      expect(json.uid).to.equal('fixed')
+      expect(json.fullName).to.equal('default/j-node1')
+      expect((json.pod.spec as Json).containers).to.deep.equal([
+        {
+          image: 'x', imagePullPolicy: 'Always', name: 'c', resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File',
+        },
+      ])
+    })
   })
 
   describe('sandbox cluster', function () {
