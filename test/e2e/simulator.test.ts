@@ -4,6 +4,7 @@ import type {AddressInfo} from 'node:net'
 // config-file and docker nodes) driven through the node's own tools (crictl, docker, systemctl, journalctl) and
 // the real kubectl.
 import {expect} from 'chai'
+import {existsSync} from 'node:fs'
 import {
   createServer, get, type IncomingHttpHeaders, type Server,
 } from 'node:http'
@@ -232,6 +233,9 @@ describe('node simulator', () => {
       expect(await sh(fedora, 'systemctl cat kubelet')).to.include('EnvironmentFile=-/etc/kubernetes/kubelet')
       expect(await sh(fedora, 'cat /etc/kubernetes/kubelet')).to.match(/^KUBELET_ARGS=".*--pod-manifest-path=\/etc\/kubelet\.d\/.*"$/m)
       expect(await sh(configFile, 'systemctl show kubelet -p ExecStart --value')).to.include('--config=/etc/kubernetes/kubelet-config.yaml')
+      // the shims exist inside the nodes only: the host's own tools are untouched
+      expect(await sh(kubeadm, 'for t in systemctl crictl journalctl; do command -v $t; done')).to.equal('/usr/local/sbin/systemctl\n/usr/local/sbin/crictl\n/usr/local/sbin/journalctl\n')
+      expect(existsSync('/usr/local/bin/systemctl') || existsSync('/usr/local/sbin/systemctl') || existsSync('/usr/local/bin/crictl')).to.equal(false)
       expect(kubeadm.journalText()).to.include('"Adding static pod path" path="/etc/kubernetes/manifests"')
       expect(fedora.journalText()).to.include('"Adding static pod path" path="/etc/kubelet.d/"')
     })
