@@ -4,6 +4,8 @@
 #   sudo                            the sandbox nodes' sudoers
 #   util-linux, mount, procps       unshare, nsenter, setpriv, mount -a (X-mount.mkdir), ps
 #   systemd                         the reference parsers the kubelet unit-file tests compare against
+#   kubernetes-client               kubectl, only where the machine has none: the simulator's API server
+#                                   is checked with the real kubectl
 set -euo pipefail
 
 packages=(openssh-server openssh-client sudo util-linux mount procps systemd)
@@ -14,6 +16,7 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
