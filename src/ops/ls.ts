@@ -99,7 +99,7 @@ export function lsNode(node: string, state: NodeManifests): Omit<LsNode, 'durati
   const entries: LsEntry[] = []
   for (const file of state.files) {
     if (file.kind !== 'file') {
-      warnings.push(...errorFindings(file).map(f => `${file.path}: ${f.message}`))
+      warnings.push(...file.documents.flatMap(doc => doc.findings).map(f => `${file.path}: ${f.message}`))
       continue
     }
 
@@ -114,7 +114,7 @@ export function lsNode(node: string, state: NodeManifests): Omit<LsNode, 'durati
     const enabled = pod ? live.get(pod) : undefined
     row.warnings.unshift(enabled
       ? `pod ${pod} is disabled (parked copy ${file.path}) but also defined in ${enabled.path}, which the kubelet runs`
-      : `disabled: parked in ${file.path}, the kubelet does not run it (staticpod enable ${node} ${file.pod?.namespace === 'default' ? file.pod.name : pod ?? file.name})`)
+      : `disabled: the kubelet does not run it; \`staticpod enable ${node} ${file.pod?.namespace === 'default' ? file.pod.name : pod ?? file.name}\` brings it back`)
     entries.push(row)
   }
 

@@ -7,8 +7,6 @@ import {existsSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import type {SandboxNode} from '../sandbox/index.js'
-
 import {BIN} from './cli.js'
 import {ROOT} from './fixtures.js'
 
@@ -74,9 +72,21 @@ export function flat(text: string): string {
   return text.replaceAll(/\s*\n ›\s+/g, ' ')
 }
 
+/** What these helpers need of a node: a sandbox node, or a simulator cluster node. Commands run inside it as root. */
+export interface ExecNode {
+  exec(argv: string[], options?: {input?: string}): Promise<{code: null | number; stderr: string; stdout: string}>
+  readonly name: string
+}
+
+async function execChecked(node: ExecNode, argv: string[], input?: string): Promise<string> {
+  const result = await node.exec(argv, input === undefined ? {} : {input})
+  if (result.code !== 0) throw new Error(`${node.name}: ${argv.join(' ')} exited with ${result.code}: ${result.stderr}`)
+  return result.stdout
+}
+
 /** Write a file inside a node (parents created), as root. */
-export async function writeNodeFile(node: SandboxNode, file: string, content: Buffer | string, mode = '0644'): Promise<void> {
-  await node.exec(['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', 'sh', file, mode], {check: true, input: content})
+export async function writeNodeFile(node: ExecNode, file: string, content: string, mode = '0644'): Promise<void> {
+  await execChecked(node, ['sh', '-c', 'mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"', 'sh', file, mode], content)
 }
 
 /** One entry of a directory inside a node. */
@@ -89,7 +99,7 @@ export interface NodeDirEntry {
 }
 
 /** Every entry of a directory inside a node, dot files included; [] when it does not exist. */
-export async function nodeDir(node: SandboxNode, dir: string): Promise<NodeDirEntry[]> {
+export async function nodeDir(node: ExecNode, dir: string): Promise<NodeDirEntry[]> {
   const script = [
     '[ -d "$1" ] || exit 0',
     'cd "$1"',
@@ -101,8 +111,8 @@ export async function nodeDir(node: SandboxNode, dir: string): Promise<NodeDirEn
     String.raw`  printf '%s\t%s\t%s\t%s\t%s\n' "$(stat -c '%a' "$f")" "$(stat -c '%s' "$f")" "$(stat -c '%F' "$f")" "$s" "$f"`,
     'done',
   ].join('\n')
-  const result = await node.exec(['sh', '-c', script, 'sh', dir], {check: true})
-  return result.stdout.split('\n').filter(Boolean).map(line => {
+  const stdout = await execChecked(node, ['sh', '-c', script, 'sh', dir])
+  return stdout.split('\n').filter(Boolean).map(line => {
     const [mode, size, type, sha256, ...name] = line.split('\t')
     return {
       mode: mode!, name: name.join('\t'), sha256: sha256!, size: Number(size), type: type!,
@@ -111,7 +121,7 @@ export async function nodeDir(node: SandboxNode, dir: string): Promise<NodeDirEn
 }
 
 /** A file's content inside a node, or undefined when it does not exist. */
-export async function nodeFile(node: SandboxNode, file: string): Promise<string | undefined> {
+export async function nodeFile(node: ExecNode, file: string): Promise<string | undefined> {
   const result = await node.exec(['sh', '-c', '[ -f "$1" ] && cat "$1"', 'sh', file])
   return result.code === 0 ? result.stdout : undefined
 }
