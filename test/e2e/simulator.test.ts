@@ -292,6 +292,7 @@ describe('node simulator', () => {
     })
 
     it('brings a mirror pod deleted with kubectl back, while the static pod keeps running (guide)', async () => {
+      await kubeadm.writeManifest('static-web.yaml', STATIC_WEB) // as the previous test left it (same content, same pod)
       const before = await runningMirror(cluster, 'static-web-node1')
       const container = (await crictlContainers(kubeadm)).find(c => labelsOf(c)['io.kubernetes.pod.name'] === 'static-web-node1')
       const deleted = await cluster.kubectl(['delete', 'pod', 'static-web-node1'])
@@ -308,6 +309,7 @@ describe('node simulator', () => {
     })
 
     it('restarts a killed container: restarts 1, last state terminated with exit code 137', async () => {
+      await kubeadm.writeManifest('static-web.yaml', STATIC_WEB)
       await runningMirror(cluster, 'static-web-node1')
       const killed = await kubeadm.killContainer('static-web', 'web')
       const restarted = await eventually('a new container', async () => {

@@ -225,7 +225,7 @@ class Node implements ClusterNode {
     const podNames = new Set([`${pod}-${this.name.toLowerCase()}`, pod])
     const target = state.containers.find(c => podNames.has(c.labels['io.kubernetes.pod.name'] ?? '') && c.metadata.name === container && c.state === 'CONTAINER_RUNNING')
     if (!target) throw new Error(`no running container ${container} of pod ${pod} on ${this.name}`)
-    const result = await this.exec(['kill', `-${signal.replace(/^SIG/, '')}`, String(target.pid)])
+    const result = await this.exec(['sh', '-c', `kill -${signal.replace(/^SIG/, '')} ${target.pid}`])
     if (result.code !== 0) throw new Error(`kill ${target.pid} on ${this.name}: ${result.stderr}`)
     return target
   }
