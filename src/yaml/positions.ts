@@ -77,6 +77,12 @@ export interface Location {
 }
 
 export interface YamlSyntaxError extends Location {
+  /**
+   * Index of the document the error is in: `documents.length` when js-yaml did not finish reading
+   * that document's root node, one less when the error comes after it (`- x` below a mapping:
+   * `end of the stream or a document separator is expected`).
+   */
+  document: number
   /** js-yaml's reason, without its snippet and position: `bad indentation of a mapping entry`. */
   message: string
 }
@@ -129,13 +135,19 @@ export function parseWithPositions(text: string, options: PositionsOptions = {})
   } catch (error_) {
     if (!(error_ instanceof YAMLException)) throw error_
     const {mark, reason} = error_ as Partial<YAMLException>
+    const offset = Math.min((mark?.position ?? 0) + bom, max)
+    // Outside any node, after a finished root with nothing but space and comments in between, the
+    // error is in that root's document; else (after a `...` marker) it is in the next one.
+    const last = roots.at(-1)
+    const after = stack.length === 0 && last !== undefined && skipSpace(text, last.end, offset) >= offset
     // js-yaml's own line and column: at the end of a text without a final line break, it places the
     // error on the line after the last (on the line break it added).
     error = {
       column: (mark?.column ?? 0) + 1,
+      document: after ? roots.length - 1 : roots.length,
       line: (mark?.line ?? 0) + 1,
       message: reason ?? error_.message,
-      offset: Math.min((mark?.position ?? 0) + bom, max),
+      offset,
     }
   }
 
@@ -145,8 +157,7 @@ export function parseWithPositions(text: string, options: PositionsOptions = {})
 export class YamlFile {
   /**
    * One per document whose root node js-yaml finished reading. With a syntax error, the error is in
-   * the document after these, or in the last of them after its root node (`end of the stream or a
-   * document separator is expected`).
+   * the document after these, or in the last of them after its root node (`error.document` says which).
    */
   readonly documents: YamlDocument[]
   readonly error: undefined | YamlSyntaxError
@@ -319,17 +330,7 @@ export class YamlFile {
 
   /** Past white space, line breaks and comments, up to `limit`. */
   private skipSpace(offset: number, limit: number): number {
-    const {text} = this
-    let at = offset
-    while (at < limit) {
-      const ch = text[at]
-      if (ch === '#' && (at === 0 || isSpace(text[at - 1]))) {
-        while (at < limit && !isLineBreak(text[at])) at++
-      } else if (isSpace(ch)) at++
-      else break
-    }
-
-    return at
+    return skipSpace(this.text, offset, limit)
   }
 
   /** Just after the last character from `offset` to `limit` that is not white space or in a comment; `offset` if none. */
@@ -495,6 +496,20 @@ function definitionsOf(root: YamlNode): Map<unknown, YamlNode> {
 
   visit(root)
   return out
+}
+
+/** Past white space, line breaks and comments, up to `limit`. */
+function skipSpace(text: string, offset: number, limit: number): number {
+  let at = offset
+  while (at < limit) {
+    const ch = text[at]
+    if (ch === '#' && (at === 0 || isSpace(text[at - 1]))) {
+      while (at < limit && !isLineBreak(text[at])) at++
+    } else if (isSpace(ch)) at++
+    else break
+  }
+
+  return at
 }
 
 /** RFC 6901 segments. */

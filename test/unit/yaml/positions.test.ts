@@ -214,11 +214,25 @@ describe('yaml/positions', () => {
       const text = 'a: 1\n---\nb: [1,\nc: 2\n'
       const file = parseWithPositions(text)
       expect(file.documents.map(doc => doc.value)).to.deep.equal([{a: 1}])
-      expect(file.error).to.include({column: 1, line: 5, offset: text.length})
+      expect(file.error).to.include({
+        column: 1, document: 1, line: 5, offset: text.length,
+      })
       expect(file.error!.message).to.match(/^[a-z]/)
       expect(file.error!.message).to.not.include('\n')
       // At the end of a text without a final line break, js-yaml places the error after it.
       expect(parseWithPositions('a: [1').error).to.deep.include({column: 1, line: 2, offset: 5})
+    })
+
+    it('tells which document a syntax error is in, also when it comes after a finished root', () => {
+      const after = parseWithPositions('apiVersion: v1\nkind: Pod\n# c\n- x\n')
+      expect(after.documents.map(doc => doc.value)).to.deep.equal([{apiVersion: 'v1', kind: 'Pod'}])
+      expect(after.error).to.deep.equal({
+        column: 1, document: 0, line: 4, message: 'end of the stream or a document separator is expected', offset: 29,
+      })
+      const next = parseWithPositions('a: 1\n...\n%YAML 1.2\nb\n')
+      expect(next.documents).to.have.length(1)
+      expect(next.error).to.include({document: 1, line: 4, message: 'directives end mark is expected'})
+      expect(parseWithPositions('a: \0').error).to.include({document: 0, message: 'null byte is not allowed in input'})
     })
 
     it('refuses duplicate keys unless json is set, then lists them', () => {
