@@ -80,7 +80,10 @@ export function parseManifest(input: string): ParsedFile {
   // A trailing `---` leaves an empty last document behind; nobody means anything by it.
   while (values.length > 1 && values.at(-1) === null) values.pop()
   if (values.length === 0 || (values.length === 1 && values[0] === null)) return emptyFile()
-  if (values.some(value => expandedSize(value, new WeakMap()) > MAX_EXPANDED_NODES)) return listeningPass(text)
+  // Without an anchor (&) there is no alias, and no document can expand beyond its own text.
+  if (text.includes('&') && values.some(value => expandedSize(value, new WeakMap()) > MAX_EXPANDED_NODES)) {
+    return listeningPass(text)
+  }
 
   let positioned: ParsedFile | undefined
   return {
