@@ -89,7 +89,7 @@ list() {
 cands=
 scan() {
   found=$(sed -E -n \\
-    -e 's|^[[:space:]]*"?staticPodPath"?[[:space:]]*:[[:space:]]*["'"'"']?(/[^"'"'"'[:space:],#}]*).*|\\1|p' \\
+    -e 's|.*"?staticPodPath"?[[:space:]]*:[[:space:]]*["'"'"']?(/[^"'"'"'[:space:],#}]*).*|\\1|p' \\
     -e 's|.*--pod-manifest-path[= ]["'"'"']?(/[^"'"'"'[:space:]]*).*|\\1|p' 2>/dev/null) || found=
   cands="$cands
 $found"
@@ -352,7 +352,10 @@ export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAn
  * Before any step, under an flock on STATE/lock, the fingerprint of both directories must equal
  * FINGERPRINT (else exit 75: read again). Output: `ok I` per step, `backup I B(PATH)` per backup,
  * then `done`. Any failure exits non-zero with a message on stderr; the temp file is removed on any
- * exit, also when the session is killed (TERM from the watchdog, or HUP).
+ * exit, also when the session is gone (TERM from the watchdog, HUP; SIGPIPE is ignored so that a
+ * message to a closed stderr is an error that exits through the trap, not a silent death). Under the
+ * lock no other staticpod is writing, so dot-prefixed temp files left by a run that was killed
+ * (SIGKILL) are removed.
  */
 export const APPLY_SCRIPT = `set -eu
 LC_ALL=C
@@ -366,6 +369,7 @@ trap '[ -z "$t" ] || rm -f -- "$t"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap '' PIPE
 fail() { echo "staticpod: $*" >&2; exit 1; }
 enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
 fp() {
@@ -395,6 +399,7 @@ mkdir -p -m 0700 -- "$st"
 if command -v flock >/dev/null 2>&1; then
   exec 9>>"$st/lock"
   flock -w 60 9 || fail "another staticpod has held $st/lock for 60s"
+  rm -f -- "$d"/.staticpod-*.tmp "$p"/.staticpod-*.tmp
 fi
 got=$( { fp "$d"; printf '\\000\\n'; fp "$p"; } | sha256sum)
 if [ "\${got%% *}" != "$want" ]; then
