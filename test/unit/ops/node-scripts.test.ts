@@ -315,43 +315,43 @@ describe('ops/node-scripts', () => {
     })
 
     it('the session gone while receiving (stdin ends early, stdout and stderr closed): no temp file, the old file intact', async () => {
-    mkdirSync(manifests, {recursive: true})
-    writeFileSync(path.join(manifests, 'web.yaml'), 'old\n')
-    const content = Buffer.alloc(256 * 1024, 'a')
-    const {argv} = applyArgv({
-      backup: true, disabledDir: parked, fingerprint: currentFingerprint(), manifestDir: manifests, random: 'cafecafecafecafe', stateDir: state,
-    }, [{content, name: 'web.yaml', op: 'put'}])
-    const child = spawn(argv[0]!, argv.slice(1), {stdio: ['pipe', 'pipe', 'pipe']})
-    child.stdin.write(content.subarray(0, 100_000))
-    const temp = path.join(manifests, '.staticpod-web.yaml.cafecafecafecafe.tmp')
-    for (let i = 0; i < 200 && !(existsSync(temp) && statSync(temp).size > 0); i++) {
+      mkdirSync(manifests, {recursive: true})
+      writeFileSync(path.join(manifests, 'web.yaml'), 'old\n')
+      const content = Buffer.alloc(256 * 1024, 'a')
+      const {argv} = applyArgv({
+        backup: true, disabledDir: parked, fingerprint: currentFingerprint(), manifestDir: manifests, random: 'cafecafecafecafe', stateDir: state,
+      }, [{content, name: 'web.yaml', op: 'put'}])
+      const child = spawn(argv[0]!, argv.slice(1), {stdio: ['pipe', 'pipe', 'pipe']})
+      child.stdin.write(content.subarray(0, 100_000))
+      const temp = path.join(manifests, '.staticpod-web.yaml.cafecafecafecafe.tmp')
+      for (let i = 0; i < 200 && !(existsSync(temp) && statSync(temp).size > 0); i++) {
       // eslint-disable-next-line no-await-in-loop
-      await new Promise(resolve => {
-        setTimeout(resolve, 10)
+        await new Promise(resolve => {
+          setTimeout(resolve, 10)
+        })
+      }
+
+      const exited = new Promise<null | number>(resolve => {
+        child.on('close', code => resolve(code))
       })
-    }
-
-    const exited = new Promise<null | number>(resolve => {
-      child.on('close', code => resolve(code))
+      child.stdout.destroy()
+      child.stderr.destroy()
+      child.stdin.end()
+      expect(await exited).to.equal(1)
+      expect(readdirSync(manifests)).to.deep.equal(['web.yaml'])
+      expect(readFileSync(path.join(manifests, 'web.yaml'), 'utf8')).to.equal('old\n')
     })
-    child.stdout.destroy()
-    child.stderr.destroy()
-    child.stdin.end()
-    expect(await exited).to.equal(1)
-    expect(readdirSync(manifests)).to.deep.equal(['web.yaml'])
-    expect(readFileSync(path.join(manifests, 'web.yaml'), 'utf8')).to.equal('old\n')
-  })
 
-  it('temp files left by a run that was killed outright (SIGKILL) are removed by the next run, under the lock', () => {
-    mkdirSync(manifests, {recursive: true})
-    writeFileSync(path.join(manifests, '.staticpod-web.yaml.0000000000000000.tmp'), 'half')
-    writeFileSync(path.join(manifests, '.editor.swp'), 'not ours')
-    const result = apply([{content: Buffer.from('new\n'), name: 'web.yaml', op: 'put'}])
-    expect(result.code, result.stderr).to.equal(0)
-    expect(readdirSync(manifests).sort()).to.deep.equal(['.editor.swp', 'web.yaml'])
-  })
+    it('temp files left by a run that was killed outright (SIGKILL) are removed by the next run, under the lock', () => {
+      mkdirSync(manifests, {recursive: true})
+      writeFileSync(path.join(manifests, '.staticpod-web.yaml.0000000000000000.tmp'), 'half')
+      writeFileSync(path.join(manifests, '.editor.swp'), 'not ours')
+      const result = apply([{content: Buffer.from('new\n'), name: 'web.yaml', op: 'put'}])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(readdirSync(manifests).sort()).to.deep.equal(['.editor.swp', 'web.yaml'])
+    })
 
-  it('a directory that changed since it was read: exit 75, nothing changed', () => {
+    it('a directory that changed since it was read: exit 75, nothing changed', () => {
       mkdirSync(manifests, {recursive: true})
       writeFileSync(path.join(manifests, 'web.yaml'), 'old\n')
       const seen = currentFingerprint()
