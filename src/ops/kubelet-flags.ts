@@ -147,7 +147,7 @@ export async function kubeletFlags(options: KubeletFlagsOptions): Promise<Kubele
     }
 
     const daemonReload = [...plan.files.keys()].some(path => isUnitPath(path))
-    const restart = await restartAndWait(node, healthz(after), {daemonReload, waitMs: options.waitMs})
+    const restart = await restartAndWait(node, healthz(after), {daemonReload: daemonReload || 'auto', waitMs: options.waitMs})
     if (restart.healthy) {
       return {
         changes: plan.changes, diffs, effective: after, restart, status: 'changed', warnings,
@@ -202,7 +202,7 @@ async function rollBack(
   }
 
   try {
-    const restart = await restartAndWait(node, options.endpoint, {daemonReload: options.daemonReload, waitMs: options.waitMs})
+    const restart = await restartAndWait(node, options.endpoint, {daemonReload: options.daemonReload || 'auto', waitMs: options.waitMs})
     return {
       journal, restart, restored: true, ...(restart.healthy ? {} : {error: `the kubelet did not come back after the rollback either${restart.lastAnswer ? ` (last: ${restart.lastAnswer})` : ''}`}),
     }

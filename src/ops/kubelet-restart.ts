@@ -1,6 +1,6 @@
 /**
- * `staticpod kubelet restart NODES`: `systemctl daemon-reload` when asked (a unit or drop-in
- * changed), `systemctl restart kubelet`, then wait until the kubelet's healthz endpoint on the node
+ * `staticpod kubelet restart NODES`: `systemctl daemon-reload` when a unit or drop-in changed on
+ * disk (systemd's NeedDaemonReload) or when asked, `systemctl restart kubelet`, then wait until the kubelet's healthz endpoint on the node
  * answers `ok`, polling every 500 ms as kubeadm does, all in one remote command. Nodes go one at a
  * time by default and stop at the first failure (the rest are skipped, untouched); `parallel` > 1
  * goes in waves of that many, still stopping after a wave with a failure.
@@ -18,7 +18,8 @@ import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {readKubeletFiles} from './kubelet-files.js'
 
 /**
- * Arguments: RELOAD(1|0) URL HOST PORT TIMEOUT_MS. URL empty: healthz is off (healthzPort 0), so
+ * Arguments: RELOAD(1|0|auto) URL HOST PORT TIMEOUT_MS; auto: daemon-reload when systemd says the
+ * unit or a drop-in changed on disk (NeedDaemonReload=yes). URL empty: healthz is off (healthzPort 0), so
  * wait for `systemctl is-active` instead. Output: `reloaded`, `restarted` or `restart-failed CODE`,
  * then `healthy MS` or `unhealthy MS B(LAST)` (the last answer or error, base64).
  */
@@ -28,6 +29,9 @@ export LC_ALL
 reload=$1 url=$2 host=$3 port=$4 ms=$5
 enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
 now() { t=$(date +%s%N 2>/dev/null); case $t in *N|'') echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }
+if [ "$reload" = auto ]; then
+  case $(systemctl show -p NeedDaemonReload --value kubelet.service 2>/dev/null) in yes) reload=1 ;; esac
+fi
 if [ "$reload" = 1 ]; then
   out=$(systemctl daemon-reload 2>&1) || { echo "unhealthy 0 $(enc "systemctl daemon-reload failed: $out")"; exit 0; }
   echo reloaded
@@ -63,14 +67,20 @@ done
 echo "unhealthy $(( $(now) - start )) $(enc "$last")"
 `
 
+export interface RestartOptions {
+  /** true: always; 'auto': when systemd says a unit file changed on disk (NeedDaemonReload). */
+  daemonReload: 'auto' | boolean
+  waitMs: number
+}
+
 /** The argv of one restart-and-wait. */
-export function restartArgv(endpoint: HealthzEndpoint, options: {daemonReload: boolean; waitMs: number}): string[] {
+export function restartArgv(endpoint: HealthzEndpoint, options: RestartOptions): string[] {
   return [
     'sh',
     '-c',
     RESTART_SCRIPT,
     'staticpod-restart',
-    options.daemonReload ? '1' : '0',
+    options.daemonReload === 'auto' ? 'auto' : (options.daemonReload ? '1' : '0'),
     endpoint.enabled ? endpoint.url ?? '' : '',
     endpoint.address,
     String(endpoint.port),
@@ -131,7 +141,7 @@ export function parseRestartOutput(stdout: string, waitedFor: string): RestartOu
 }
 
 /** Restart the kubelet on a node and wait until healthz says ok (or waitMs passes). */
-export async function restartAndWait(node: NodeExec, endpoint: HealthzEndpoint, options: {daemonReload: boolean; waitMs: number}): Promise<RestartOutcome> {
+export async function restartAndWait(node: NodeExec, endpoint: HealthzEndpoint, options: RestartOptions): Promise<RestartOutcome> {
   const result = await node.run(restartArgv(endpoint, options), {root: true, timeoutMs: options.waitMs + 60_000})
   const waitedFor = endpoint.enabled && endpoint.url ? endpoint.url : 'systemctl is-active kubelet (healthzPort is 0)'
   if (result.code !== 0) {
@@ -213,7 +223,7 @@ export function sequencedExitCode(outcomes: ReadonlyArray<{status: SequencedStat
 
 export interface KubeletRestartOptions extends Omit<NodeOptions, 'timeoutMs'> {
   cwd?: string
-  /** Force `systemctl daemon-reload` first (units edited by hand). */
+  /** Always `systemctl daemon-reload` first (else only when systemd says a unit changed on disk). */
   daemonReload: boolean
   env?: NodeJS.ProcessEnv
   home?: string
@@ -249,7 +259,7 @@ export async function restartKubelets(options: KubeletRestartOptions): Promise<K
     async node => {
       const {eff} = await readKubeletFiles(node)
       const endpoint = healthz(eff)
-      const restart = await restartAndWait(node, endpoint, {daemonReload: options.daemonReload, waitMs: options.waitMs})
+      const restart = await restartAndWait(node, endpoint, {daemonReload: options.daemonReload || 'auto', waitMs: options.waitMs})
       const journal = restart.healthy ? undefined : await kubeletJournal(node)
       return {
         failed: !restart.healthy, healthz: restart.waitedFor, journal, restart, status: 'changed' as const, warnings: eff.warnings,

@@ -207,10 +207,13 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     }
 
     await handmade.waitHealthy()
+    // A drop-in edited by hand: systemd wants a daemon-reload on node1 only.
+    await kubeadm.exec(['sh', '-c', 'echo "# edited" >> /etc/systemd/system/kubelet.service.d/10-kubeadm.conf'])
     const both = await cli(['kubelet', 'restart', 'node1,node2', '--parallel', '2', '--yes'])
     ok(both)
-    expect(both.stdout).to.match(/node1: kubelet restarted, healthy after/)
+    expect(both.stdout).to.match(/node1: kubelet restarted \(after daemon-reload\), healthy after/)
     expect(both.stdout).to.match(/node2: kubelet restarted, healthy after/)
+    expect((await kubeadm.exec(['systemctl', 'show', '-p', 'NeedDaemonReload', '--value', 'kubelet'])).stdout.trim()).to.equal('no')
   })
 
   it('manifest-url pointed at an HTTP server of the test: the pod it serves runs', async () => {

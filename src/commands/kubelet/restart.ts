@@ -11,7 +11,7 @@ export default class KubeletRestart extends BaseCommand {
   static args = {
     nodes: Args.string({description: 'Nodes, groups, globs (node*) or all, comma-separated.', required: true}),
   }
-  static description = `On each node: \`systemctl daemon-reload\` when --daemon-reload is given (a unit or drop-in was edited by hand; \`kubelet flags --set --restart\` does it by itself when it changed one), \`systemctl restart kubelet\`, then wait until the kubelet's healthz (http://<healthzBindAddress>:<healthzPort>/healthz, read from its configuration) answers ok, polling every 500 ms as kubeadm does, for at most --timeout. With healthzPort 0, waits for \`systemctl is-active kubelet\` instead.
+  static description = `On each node: \`systemctl daemon-reload\` when systemd says the kubelet's unit or a drop-in changed on disk (NeedDaemonReload), or always with --daemon-reload; \`systemctl restart kubelet\`; then wait until the kubelet's healthz (http://<healthzBindAddress>:<healthzPort>/healthz, read from its configuration) answers ok, polling every 500 ms as kubeadm does, for at most --timeout. With healthzPort 0, waits for \`systemctl is-active kubelet\` instead.
 
 Nodes go one at a time and the command stops at the first node whose kubelet does not come back (the others are left untouched and reported as skipped); --parallel N restarts N at a time. A kubelet that does not come back is reported with its last journal lines.
 
@@ -24,7 +24,7 @@ Exit status: 0 when every kubelet came back, 1 when one did not (or a node could
   ]
   static flags = {
     ...nodeFlags,
-    'daemon-reload': Flags.boolean({summary: 'Run systemctl daemon-reload first.'}),
+    'daemon-reload': Flags.boolean({summary: 'Always run systemctl daemon-reload first (default: only when a unit file changed on disk).'}),
     parallel: Flags.integer({
       default: 1,
       helpGroup: 'NODE',

@@ -22,6 +22,9 @@ describe('ops/kubelet-restart', () => {
     expect(on.slice(3)).to.deep.equal(['staticpod-restart', '1', 'http://127.0.0.1:10248/healthz', '127.0.0.1', '10248', '30000'])
     const off = restartArgv({address: '127.0.0.1', enabled: false, port: 0}, {daemonReload: false, waitMs: 1000})
     expect(off.slice(4, 6)).to.deep.equal(['0', ''])
+    expect(restartArgv({
+      address: '::1', enabled: true, port: 1, url: 'http://[::1]:1/healthz',
+    }, {daemonReload: 'auto', waitMs: 1}).slice(4, 5)).to.deep.equal(['auto'])
   })
 
   it('counts skipped nodes as a failure of the run', () => {
