@@ -114,6 +114,21 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     await kubeadm.waitHealthy()
   })
 
+  it('reads the settings from the unit files when systemd cannot be asked', async () => {
+    const hide = await handmade.exec(['sh', '-c', 'chmod 0644 /usr/local/bin/systemctl && ! systemctl cat kubelet.service'])
+    expect(hide.code, hide.stderr).to.equal(0)
+    try {
+      const run = await cli(['kubelet', 'flags', 'node3', '--json'])
+      ok(run)
+      const node = (JSON.parse(run.stdout) as {nodes: Array<Json & {settings: Json[]}>}).nodes[0]!
+      expect(node).to.deep.include({configFile: '/etc/kubernetes/kubelet-config.yaml', unit: '/etc/systemd/system/kubelet.service'})
+      expect(node.settings.find(s => s.key === 'staticPodPath')).to.deep.include({value: '/etc/kubernetes/pods'})
+      expect((node.settings.find(s => s.key === 'config')!.source as Json).text).to.equal('/etc/systemd/system/kubelet.service:ExecStart')
+    } finally {
+      await handmade.exec(['sh', '-c', 'chmod 0755 /usr/local/bin/systemctl'])
+    }
+  })
+
   it('guide steps 3-4 on a Fedora-style node: --pod-manifest-path=/etc/kubelet.d/ in KUBELET_ARGS, restart, add static-web, it runs', async () => {
     const file = '/etc/kubernetes/kubelet'
     const before = (await nodeFile(fedora.sandbox, file))!
