@@ -139,6 +139,12 @@ function sorted(list: ManifestFile[]): ManifestFile[] {
 
 /** Refuse to change a node whose static pod path is not a directory (or not there yet, which is fine). */
 export function assertDirectory(state: NodeManifests): void {
+  if (!state.dir.path.startsWith('/')) {
+    throw new RefusedError(`the kubelet's static pod path "${state.dir.path}" is relative (to the kubelet's working directory), which staticpod does not guess`, [
+      'Set manifestDir for this node in the inventory, or give the kubelet an absolute path.',
+    ])
+  }
+
   if (state.dir.kind === 'file') {
     throw new RefusedError(`the kubelet's static pod path ${state.dir.path} is a single file, not a directory: staticpod only manages manifest directories`, [
       'Point the kubelet at a directory (staticPodPath / --pod-manifest-path), or set manifestDir for this node in the inventory.',

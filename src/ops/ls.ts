@@ -118,7 +118,8 @@ export function lsNode(node: string, state: NodeManifests): Omit<LsNode, 'durati
     entries.push(row)
   }
 
-  if (state.dir.kind === 'absent') warnings.push(`${state.dir.path} does not exist: no static pods`)
+  if (!state.dir.path.startsWith('/')) warnings.push(`the static pod path "${state.dir.path}" is relative to the kubelet's working directory: not read`)
+  else if (state.dir.kind === 'absent') warnings.push(`${state.dir.path} does not exist: no static pods`)
   else if (state.dir.kind === 'other') warnings.push(`${state.dir.path} is neither a directory nor a file: the kubelet cannot read it`)
   return {
     entries, manifestDir: state.dir.path, manifestDirKind: state.dir.kind, manifestDirSource: state.dir.source, warnings,

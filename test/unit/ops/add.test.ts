@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {UserError} from '../../../src/errors.js'
 import {loadManifests, type LocalManifest, planAdd} from '../../../src/ops/add.js'
-import {RefusedError, simulate} from '../../../src/ops/apply.js'
+import {assertDirectory, RefusedError, simulate} from '../../../src/ops/apply.js'
 import {fingerprint, sha256} from '../../../src/ops/node-scripts.js'
 import {FIXTURES} from '../../helpers/fixtures.js'
 import {manifest, nodeState, pod} from './node-state.js'
@@ -168,6 +168,17 @@ describe('ops/add', () => {
       expect(refusal(() => planAdd(taken, m)).hints).to.deep.equal(['Remove it first (staticpod rm NODE data/db), or give your manifest another file name.'])
       const asDir = await nodeState({'static-web.yaml': null})
       expect(refusal(() => planAdd(asDir, m)).message).to.equal('/etc/kubernetes/manifests/static-web.yaml is a directory: not replacing it')
+    })
+
+    it('a static pod path that is relative or a single file is refused, with what to do instead', async () => {
+      const relative = await nodeState({}, {dir: 'manifests'})
+      expect(refusal(() => assertDirectory(relative)).message).to.equal('the kubelet\'s static pod path "manifests" is relative (to the kubelet\'s working directory), which staticpod does not guess')
+      const single = await nodeState({})
+      single.dir.kind = 'file'
+      expect(refusal(() => assertDirectory(single)).hints).to.deep.equal(['Point the kubelet at a directory (staticPodPath / --pod-manifest-path), or set manifestDir for this node in the inventory.'])
+      const absent = await nodeState({})
+      absent.dir.kind = 'absent'
+      expect(() => assertDirectory(absent)).not.to.throw()
     })
 
     it('an unparseable file with the manifest\'s name is replaced (and backed up by the script)', async () => {
