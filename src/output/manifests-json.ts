@@ -2,7 +2,8 @@
  * The --json documents of `ls`, `add`, `rm`, `disable` and `enable`. `ls` follows docs/design.md:
  * one object per static pod per node, `{node, name, namespace, file, sha256, size, modified}` first,
  * then `disabled`, `status`, `path`, `manifestDir`, `warnings`; a node that failed is `{node, error}`.
- * The others print one object per node: its status, the manifest directory, what was done.
+ * The others print one object per node: its status, the manifest directory, what was done (with
+ * --dry-run: what would be done, and for `add` the unified diff of each file).
  */
 
 /* eslint-disable perfectionist/sort-objects -- the key order is the output contract */
@@ -11,6 +12,11 @@ import type {AddNodeResult, AddResult} from '../ops/add.js'
 import type {ToggleResult} from '../ops/enable-disable.js'
 import type {LsResult} from '../ops/ls.js'
 import type {RmResult} from '../ops/rm.js'
+
+import {unifiedDiff} from './diff.js'
+import {makeChalk} from './progress.js'
+
+const PLAIN = makeChalk(false)
 
 /**
  * `ls --json` (docs/design.md): one object per static pod per node, `{node, name, namespace, file,
@@ -56,6 +62,7 @@ export function addJson(result: Extract<AddResult, {nodes: unknown}>): unknown[]
       backups: file.backups,
       removed: file.removed,
       retired: file.retired,
+      ...(file.diffs ? {diff: file.diffs.map(diff => unifiedDiff(node.node, diff, {chalk: PLAIN})).filter(Boolean).join('\n')} : {}),
     })),
     warnings: node.warnings,
   }))

@@ -6,7 +6,7 @@ import {Chalk} from 'chalk'
 
 import {lsNode, type LsResult} from '../../../src/ops/ls.js'
 import {renderDiffs} from '../../../src/output/diff.js'
-import {lsJson} from '../../../src/output/manifests-json.js'
+import {addJson, lsJson} from '../../../src/output/manifests-json.js'
 import {formatAge, lsWarnings, renderLsTable} from '../../../src/output/manifests.js'
 import {manifest, nodeState, pod} from './node-state.js'
 
@@ -90,6 +90,23 @@ describe('ops/ls', () => {
     })
     expect(json[6]).to.deep.include({disabled: true, name: 'db', namespace: 'data'})
     expect(json[8]).to.deep.equal({error: 'connection refused by 127.77.1.2', node: 'node2'})
+  })
+
+  it('add --json: per node, per manifest; with --dry-run the unified diff of each file', () => {
+    const file = {
+      action: 'replaced' as const, backups: [], diffs: [{after: 'b\n', before: 'a\n', path: '/m/web.yaml'}], file: 'web.yaml', path: '/m/web.yaml', pod: 'default/web', removed: [], retired: [], sha256: 'f'.repeat(64),
+    }
+    const json = addJson({
+      dryRun: true, manifests: [], nodes: [{
+        durationMs: 1, files: [file], manifestDir: '/m', manifestDirSource: 'kubelet', node: 'n1', status: 'changed', warnings: [],
+      }], validation: {
+        results: [], summary: {
+          documents: 0, errors: 0, files: 0, invalid: 0, valid: 0,
+        },
+      },
+    }) as Array<{files: Array<Record<string, unknown>>}>
+    expect(Object.keys(json[0]!)).to.deep.equal(['node', 'status', 'manifestDir', 'manifestDirSource', 'dryRun', 'files', 'warnings'])
+    expect(json[0]!.files[0]).to.deep.include({action: 'replaced', diff: '--- n1:/m/web.yaml\n+++ n1:/m/web.yaml\n@@ -1,1 +1,1 @@\n-a\n+b', previousSha256: null})
   })
 
   it('AGE as kubectl writes it', () => {
