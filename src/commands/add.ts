@@ -12,10 +12,13 @@ import {exitCodeFor} from '../transport/fan-out.js'
 import {BaseCommand} from './base.js'
 
 export default class Add extends BaseCommand {
+  // Positional: the order is the command line's.
+  /* eslint-disable perfectionist/sort-objects */
   static args = {
-    manifest: Args.string({description: 'Pod manifest files (*.yaml, *.yml, *.json), or - for standard input.', required: true}),
     nodes: Args.string({description: 'Nodes, groups, globs (node*) or all, comma-separated.', required: true}),
+    manifest: Args.string({description: 'Pod manifest files (*.yaml, *.yml, *.json), or - for standard input.', required: true}),
   }
+  /* eslint-enable perfectionist/sort-objects */
   static description = `Every manifest is validated first, with the checks of \`staticpod validate\`: if one is invalid, no node is touched. Then, on each node, staticpod finds the manifest directory (the inventory's manifestDir, else the kubelet's staticPodPath or --pod-manifest-path from its config and flags, else the k3s/RKE2 default, else /etc/kubernetes/manifests), and installs each manifest there:
 
 - under its own file name, unless a file on the node already defines the same pod: that file is replaced in place, and any other file defining the pod is removed (never two files for one pod);

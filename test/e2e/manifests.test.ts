@@ -188,6 +188,10 @@ describe('e2e: manifests on nodes (add, ls, rm, disable, enable)', function () {
     expect(add.stdout).to.match(/node1 +default\/static-web +\/etc\/kubernetes\/manifests\/web\.yaml +would be replaced/)
     expect(add.stdout).to.match(/node2 +default\/static-web +\/etc\/kubernetes\/manifests\/static-web-v2\.yaml +would be created/)
 
+    const stdin = await staticpod(['add', 'node2', '-', '--dry-run'], env, {input: text('etcd-backup.yaml')})
+    expect(stdin.code, stdin.stderr).to.equal(0)
+    expect(stdin.stdout).to.include(['--- /dev/null', `+++ node2:${DEFAULT_DIR}/etcd-backup.yaml`].join('\n'))
+
     const rm = await staticpod(['rm', 'node1,node2', 'static-web', 'parked.yaml', '--dry-run'], env)
     expect(rm.code, rm.stderr).to.equal(0)
     expect(rm.stdout).to.match(/node1 +static-web +\/etc\/kubernetes\/manifests\/web\.yaml +would be removed/)
