@@ -41,7 +41,7 @@ function layout(name: string, overrides: Record<string, string | undefined> = {}
 const capture = (name: string): string => readFileSync(path.join(FIXTURES, 'kubelet/_captures', name), 'utf8')
 
 /** Answers a probe request from `files` as the probe script would (minus candidate directories). */
-function answerFrom(files: Files, request: ProbeRequest, extra: {cmdline?: string; hostname?: string; systemctlCat?: string} = {}): ProbeAnswer {
+function answerFrom(files: Files, request: ProbeRequest, extra: {candidates?: string[]; cmdline?: string; hostname?: string; systemctlCat?: string} = {}): ProbeAnswer {
   const isDir = (p: string): boolean => Object.keys(files).some(f => f.startsWith(normalizeDir(p) + '/'))
   const entryOf = (p: string, name: string): ProbedEntry => {
     const raw = Buffer.from(name)
@@ -62,7 +62,9 @@ function answerFrom(files: Files, request: ProbeRequest, extra: {cmdline?: strin
   }
 
   return {
-    candidates: [],
+    candidates: request.mode === 'full'
+      ? (extra.candidates ?? []).map(dir => ({entry: entryOf(dir, dir), path: dir, ...(isDir(dir) ? {entries: children(dir, false)} : {})}))
+      : [],
     ...(request.mode === 'full' ? {hostname: extra.hostname ?? 'Node-A', now: 1_700_000_100} : {}),
     ...(request.mode === 'full' && extra.cmdline ? {cmdline: {pid: 42, text: extra.cmdline}} : {}),
     ...(request.mode === 'full' && extra.systemctlCat ? {systemctlCat: extra.systemctlCat} : {}),
@@ -78,7 +80,7 @@ function answerFrom(files: Files, request: ProbeRequest, extra: {cmdline?: strin
 }
 
 /** Probe until discover() is satisfied, as readNodeManifests does; the requests made after the first. */
-function probeUntilKnown(files: Files, options: {cmdline?: string; hostname?: string; inventoryManifestDir?: string; systemctlCat?: string} = {}) {
+function probeUntilKnown(files: Files, options: {candidates?: string[]; cmdline?: string; hostname?: string; inventoryManifestDir?: string; systemctlCat?: string} = {}) {
   const gathered: Gathered = emptyGathered()
   let request: ProbeRequest | undefined = firstProbeRequest({inventoryManifestDir: options.inventoryManifestDir})
   const later: ProbeRequest[] = []
@@ -237,6 +239,16 @@ describe('ops/manifest-dir: finding the manifest directory', () => {
       expect(gathered.listings.has(normalizeDir(c.path))).to.equal(true)
     })
   }
+
+  it('a directory the probe found named in the kubelet\'s files (and listed) needs no second round: one round trip for the guide\'s node', () => {
+    const files = {...layout('fedora'), '/etc/kubelet.d/static-web.yaml': 'kind: Pod\n'}
+    const {discovery, gathered} = probeUntilKnown(files, {candidates: ['/etc/kubelet.d/']})
+    expect(gathered.rounds).to.equal(1)
+    expect(discovery.dir.path).to.equal('/etc/kubelet.d/')
+    expect(gathered.listings.get('/etc/kubelet.d')!.entries!.map(e => e.name)).to.deep.equal(['static-web.yaml'])
+    // A candidate that turns out not to be the directory costs nothing but its listing.
+    expect(probeUntilKnown(layout('kubeadm-deb'), {candidates: ['/etc/elsewhere']}).gathered.rounds).to.equal(1)
+  })
 
   it('asks the second time only for what it lacks: the unread config file and drop-in directory, then the directory', () => {
     const {later} = probeUntilKnown(layout('config-only'))
