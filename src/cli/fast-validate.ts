@@ -30,7 +30,7 @@ export async function fastValidate(argv: string[], packageJsonUrl: URL): Promise
     await runValidate(parsed.positionals, {...flags, format, quiet: flags.quiet ?? false}, version)
   } catch (error) {
     // Errors are rare and may be slow: report them exactly as the oclif path would.
-    const {asBug, reportError} = await import('../commands/base.js')
+    const {asBug, reportError} = await import('./base-command.js')
     const code = reportError(error as Error)
     if (code === undefined) {
       const {handle} = await import('@oclif/core')

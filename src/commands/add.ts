@@ -9,7 +9,7 @@ import {addJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderAddTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Add extends BaseCommand {
   // Positional: the order is the command line's.

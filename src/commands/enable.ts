@@ -6,7 +6,7 @@ import {toggleJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderToggleTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Enable extends BaseCommand {
   static args = {

@@ -7,7 +7,7 @@ import {
 } from '../output/progress.js'
 import {formatTable} from '../output/table.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Nodes extends BaseCommand {
   static args = {

@@ -8,7 +8,7 @@ import {rmJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderRmTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from './base.js'
+import {BaseCommand} from '../cli/base-command.js'
 
 export default class Rm extends BaseCommand {
   static args = {
