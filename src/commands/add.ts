@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {text as readStream} from 'node:stream/consumers'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../errors.js'
 import {nodeFlags, nodeOptions} from '../flags.js'
 import {addManifests} from '../ops/add.js'
@@ -9,7 +10,6 @@ import {addJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderAddTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 export default class Add extends BaseCommand {
   // Positional: the order is the command line's.

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {nodeFlags} from '../flags.js'
 import {BaseCommand} from '../cli/base-command.js'
+import {nodeFlags} from '../flags.js'
 import {runToggle} from './enable.js'
 
 export default class Disable extends BaseCommand {

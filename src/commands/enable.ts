@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {nodeFlags, type NodeFlagValues, nodeOptions} from '../flags.js'
 import {type ToggleAction, togglePod} from '../ops/enable-disable.js'
 import {toggleJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderToggleTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 export default class Enable extends BaseCommand {
   static args = {

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {nodeFlags, nodeOptions} from '../flags.js'
 import {listManifests} from '../ops/ls.js'
 import {lsJson} from '../output/manifests-json.js'
 import {lsWarnings, renderLsTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 export default class Ls extends BaseCommand {
   static args = {

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {nodeFlags, nodeOptions} from '../flags.js'
 import {listNodes, type NodeInfo} from '../ops/nodes.js'
 import {
@@ -7,7 +8,6 @@ import {
 } from '../output/progress.js'
 import {formatTable} from '../output/table.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 export default class Nodes extends BaseCommand {
   static args = {

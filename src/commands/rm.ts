@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {createInterface} from 'node:readline'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {UserError} from '../errors.js'
 import {nodeFlags, nodeOptions} from '../flags.js'
 import {removePods} from '../ops/rm.js'
@@ -8,7 +9,6 @@ import {rmJson} from '../output/manifests-json.js'
 import {nodeWarnings, renderRmTable} from '../output/manifests.js'
 import {colorSupported, makeChalk, Progress} from '../output/progress.js'
 import {exitCodeFor} from '../transport/fan-out.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 export default class Rm extends BaseCommand {
   static args = {

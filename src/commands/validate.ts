@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
+import {BaseCommand} from '../cli/base-command.js'
 import {VALIDATE_FLAGS} from '../cli/validate-flags.js'
 import {runValidate} from '../cli/validate-run.js'
-import {BaseCommand} from '../cli/base-command.js'
 
 // The shared definitions carry a `type` for node:util; oclif's flag builders say it themselves.
 const {format, ignore, 'node-name': nodeName, quiet, schema} = VALIDATE_FLAGS

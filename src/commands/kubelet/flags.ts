@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {BaseCommand} from '../../cli/base-command.js'
 import {UserError} from '../../errors.js'
 import {nodeFlags, nodeOptions, parseDuration} from '../../flags.js'
 import {kubeletFlags, parseEdit} from '../../ops/kubelet-flags.js'
@@ -9,7 +10,6 @@ import {
   kubeletFlagsJson, renderEdit, renderSettings,
 } from '../../output/kubelet.js'
 import {colorSupported, makeChalk, Progress} from '../../output/progress.js'
-import {BaseCommand} from '../base.js'
 
 export default class KubeletFlags extends BaseCommand {
   static args = {

@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 
+import {BaseCommand} from '../../cli/base-command.js'
 import {nodeFlags, nodeOptions, parseDuration} from '../../flags.js'
 import {restartKubelets, sequencedExitCode} from '../../ops/kubelet-restart.js'
 import {confirmKubelet} from '../../output/kubelet-confirm.js'
 import {kubeletRestartJson, renderRestart} from '../../output/kubelet.js'
 import {colorSupported, makeChalk, Progress} from '../../output/progress.js'
-import {BaseCommand} from '../base.js'
 
 export default class KubeletRestart extends BaseCommand {
   static args = {
