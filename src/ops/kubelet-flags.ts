@@ -147,14 +147,25 @@ export async function kubeletFlags(options: KubeletFlagsOptions): Promise<Kubele
     }
 
     const daemonReload = [...plan.files.keys()].some(path => isUnitPath(path))
-    const restart = await restartAndWait(node, healthz(after), {daemonReload: daemonReload || 'auto', waitMs: options.waitMs})
+    // The node rolls back by itself when the kubelet does not come back (also if this connection is lost).
+    const undo = written.map(w => ({backup: w.backup, path: w.path}))
+    const {rollback: onNode, ...restart} = await restartAndWait(node, healthz(after), {
+      daemonReload: daemonReload || 'auto', rollback: {endpoint: healthz(read.eff), undo}, waitMs: options.waitMs,
+    })
     if (restart.healthy) {
       return {
         changes: plan.changes, diffs, effective: after, restart, status: 'changed', warnings,
       }
     }
 
-    const rollback = await rollBack(node, written, {daemonReload, endpoint: healthz(read.eff), waitMs: options.waitMs})
+    const rollback: RollbackReport = onNode
+      ? {
+        journal: onNode.journal,
+        restored: onNode.restored,
+        ...(onNode.restart ? {restart: onNode.restart} : {}),
+        ...(rollbackError(onNode.restoreError, onNode.restart)),
+      }
+      : await rollBack(node, written, {daemonReload: restart.daemonReloaded, endpoint: healthz(read.eff), waitMs: options.waitMs})
     return {
       changes: plan.changes, diffs, effective: read.eff, failed: true, restart, rollback, status: 'changed', warnings,
     }
@@ -188,7 +199,10 @@ export async function kubeletFlags(options: KubeletFlagsOptions): Promise<Kubele
   }
 }
 
-/** Put the previous bytes back, reload if a unit changed, restart, wait. Never throws. */
+/**
+ * Fallback when the node's restart script did not report a rollback: put the previous bytes back
+ * from here, reload if a unit changed, restart, wait. Never throws.
+ */
 async function rollBack(
   node: Parameters<typeof restoreKubeletFiles>[0],
   written: WrittenFile[],
@@ -204,11 +218,18 @@ async function rollBack(
   try {
     const restart = await restartAndWait(node, options.endpoint, {daemonReload: options.daemonReload || 'auto', waitMs: options.waitMs})
     return {
-      journal, restart, restored: true, ...(restart.healthy ? {} : {error: `the kubelet did not come back after the rollback either${restart.lastAnswer ? ` (last: ${restart.lastAnswer})` : ''}`}),
+      journal, restart, restored: true, ...rollbackError(undefined, restart),
     }
   } catch (error) {
     return {error: error instanceof Error ? error.message : String(error), journal, restored: true}
   }
+}
+
+function rollbackError(restoreError: string | undefined, restart: RestartOutcome | undefined): {error?: string} {
+  if (restoreError) return {error: restoreError}
+  if (!restart) return {error: 'the kubelet was not restarted after the rollback'}
+  if (!restart.healthy) return {error: `the kubelet did not come back after the rollback either${restart.lastAnswer ? ` (last: ${restart.lastAnswer})` : ''}`}
+  return {}
 }
 
 function failureMessage(r: NodeWork, waitMs: number): string {

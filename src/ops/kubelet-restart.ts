@@ -16,34 +16,32 @@ import {healthz, type HealthzEndpoint} from '../kubelet/effective.js'
 import {resolveNodes} from '../nodes/resolve.js'
 import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {readKubeletFiles} from './kubelet-files.js'
+import {STATE_DIR} from './node-scripts.js'
 
 /**
- * Arguments: RELOAD(1|0|auto) URL HOST PORT TIMEOUT_MS; auto: daemon-reload when systemd says the
- * unit or a drop-in changed on disk (NeedDaemonReload=yes). URL empty: healthz is off (healthzPort 0), so
- * wait for `systemctl is-active` instead. Output: `reloaded`, `restarted` or `restart-failed CODE`,
- * then `healthy MS` or `unhealthy MS B(LAST)` (the last answer or error, base64).
+ * Arguments: RELOAD(1|0|auto) URL HOST PORT TIMEOUT_MS, then optionally the rollback: OLD_URL
+ * OLD_HOST OLD_PORT and undo steps (`r PATH BACKUP`: put BACKUP's bytes back at PATH atomically;
+ * `d PATH`: remove PATH). RELOAD auto: daemon-reload when systemd says the unit or a drop-in changed
+ * on disk (NeedDaemonReload=yes). URL empty: healthz is off (healthzPort 0), so wait for
+ * `systemctl is-active` instead.
+ *
+ * When the kubelet is not healthy in time and undo steps were given, the script rolls back by
+ * itself: the kubelet's last journal lines, the previous files, daemon-reload if it reloaded,
+ * restart, wait again. It ignores SIGHUP and SIGPIPE, so a connection lost mid-way (or a staticpod
+ * that was killed) does not stop a rollback: the node never keeps a dead kubelet because of it.
+ *
+ * Output, each phase's lines prefixed `rollback-` in the rollback: `reloaded`, `restarted` or
+ * `restart-failed CODE`, then `healthy MS` or `unhealthy MS B(LAST)` (the last answer or error,
+ * base64); in a rollback first `journal` + base64 body + `.`, and `restored` or `restore-failed B`.
  */
 export const RESTART_SCRIPT = `set -u
 LC_ALL=C
 export LC_ALL
+trap '' HUP PIPE
 reload=$1 url=$2 host=$3 port=$4 ms=$5
+shift 5
 enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
 now() { t=$(date +%s%N 2>/dev/null); case $t in *N|'') echo $(( $(date +%s) * 1000 )) ;; *) echo $(( t / 1000000 )) ;; esac; }
-if [ "$reload" = auto ]; then
-  case $(systemctl show -p NeedDaemonReload --value kubelet.service 2>/dev/null) in yes) reload=1 ;; esac
-fi
-if [ "$reload" = 1 ]; then
-  out=$(systemctl daemon-reload 2>&1) || { echo "unhealthy 0 $(enc "systemctl daemon-reload failed: $out")"; exit 0; }
-  echo reloaded
-fi
-systemctl reset-failed kubelet.service >/dev/null 2>&1 || :
-start=$(now)
-if out=$(systemctl restart kubelet.service 2>&1); then echo restarted
-else
-  echo "restart-failed $?"
-  echo "unhealthy $(( $(now) - start )) $(enc "systemctl restart kubelet: $out")"
-  exit 0
-fi
 probe() {
   if [ -z "$url" ]; then
     if systemctl is-active --quiet kubelet.service; then last=ok; else last="systemctl is-active kubelet: $(systemctl is-active kubelet.service 2>&1)"; fi
@@ -57,35 +55,126 @@ probe() {
     last='no curl, wget or bash on the node to ask healthz with'
   fi
 }
-end=$(( start + ms ))
-while :; do
-  probe
-  if [ "$last" = ok ]; then echo "healthy $(( $(now) - start ))"; exit 0; fi
-  [ "$(now)" -lt "$end" ] || break
-  sleep 0.5
+# restart PREFIX: sets ok=1 when the kubelet came back
+restart() {
+  ok=0
+  if [ "$reload" = 1 ]; then
+    out=$(systemctl daemon-reload 2>&1) || { echo "$1unhealthy 0 $(enc "systemctl daemon-reload failed: $out")"; return 0; }
+    echo "$1reloaded"
+  fi
+  systemctl reset-failed kubelet.service >/dev/null 2>&1 || :
+  start=$(now)
+  if out=$(systemctl restart kubelet.service 2>&1); then echo "$1restarted"
+  else
+    echo "$1restart-failed $?"
+    echo "$1unhealthy $(( $(now) - start )) $(enc "systemctl restart kubelet: $out")"
+    return 0
+  fi
+  end=$(( start + ms ))
+  while :; do
+    probe
+    if [ "$last" = ok ]; then echo "$1healthy $(( $(now) - start ))"; ok=1; return 0; fi
+    [ "$(now)" -lt "$end" ] || break
+    sleep 0.5
+  done
+  echo "$1unhealthy $(( $(now) - start )) $(enc "$last")"
+}
+if [ "$reload" = auto ]; then
+  case $(systemctl show -p NeedDaemonReload --value kubelet.service 2>/dev/null) in yes) reload=1 ;; *) reload=0 ;; esac
+fi
+restart ''
+[ "$ok" = 1 ] && exit 0
+[ $# -ge 3 ] || exit 0
+url=$1 host=$2 port=$3
+shift 3
+[ $# -gt 0 ] || exit 0
+echo journal
+journalctl -u kubelet -n 20 --no-pager 2>/dev/null | base64
+echo .
+fail=
+while [ $# -gt 0 ]; do
+  case $1 in
+  r)
+    p=$2 b=$3
+    shift 3
+    t=\${p%/*}/.staticpod-\${p##*/}.rollback.tmp
+    if cat -- "$b" > "$t" && { chmod --reference="$b" -- "$t" 2>/dev/null || :; } && { sync -- "$t" 2>/dev/null || sync; } && mv -f -- "$t" "$p"; then :
+    else rm -f -- "$t"; fail="$fail $p"
+    fi
+    ;;
+  d)
+    rm -f -- "$2" || fail="$fail $2"
+    shift 2
+    ;;
+  *) shift ;;
+  esac
 done
-echo "unhealthy $(( $(now) - start )) $(enc "$last")"
+if [ -n "$fail" ]; then echo "restore-failed $(enc "could not restore:$fail")"; else echo restored; fi
+restart rollback-
 `
 
 export interface RestartOptions {
   /** true: always; 'auto': when systemd says a unit file changed on disk (NeedDaemonReload). */
   daemonReload: 'auto' | boolean
+  /**
+   * Roll back on the node itself when the kubelet does not come back: put these files back
+   * (`backup` undefined: the file did not exist, remove it), restart, wait on `endpoint`.
+   */
+  rollback?: {endpoint: HealthzEndpoint; undo: ReadonlyArray<{backup?: string; path: string}>}
   waitMs: number
 }
+
+/**
+ * Runs RESTART_SCRIPT ($1) with the rest of the arguments. With a rollback to do, the script runs
+ * in its own session (setsid) with its output in a file that is printed when it ends: the
+ * transport's watchdog stops the process group of a command whose connection is gone, and a
+ * rollback must not be stopped half-way.
+ */
+export const LAUNCH_SCRIPT = `s=$1
+shift
+if [ $# -gt 8 ] && command -v setsid >/dev/null 2>&1; then
+  d=${STATE_DIR}
+  mkdir -p -m 0700 -- "$d" || exit 1
+  o=$d/restart.$$.out
+  setsid sh -c "$s" staticpod-restart "$@" </dev/null >"$o" 2>&1 &
+  wait $!
+  st=$?
+  cat -- "$o"
+  rm -f -- "$o"
+  exit $st
+fi
+exec sh -c "$s" staticpod-restart "$@"
+`
 
 /** The argv of one restart-and-wait. */
 export function restartArgv(endpoint: HealthzEndpoint, options: RestartOptions): string[] {
   return [
     'sh',
     '-c',
-    RESTART_SCRIPT,
+    LAUNCH_SCRIPT,
     'staticpod-restart',
+    RESTART_SCRIPT,
     options.daemonReload === 'auto' ? 'auto' : (options.daemonReload ? '1' : '0'),
     endpoint.enabled ? endpoint.url ?? '' : '',
     endpoint.address,
     String(endpoint.port),
     String(Math.max(0, Math.round(options.waitMs))),
+    ...(options.rollback ? rollbackArgs(options.rollback) : []),
   ]
+}
+
+function rollbackArgs(rollback: NonNullable<RestartOptions['rollback']>): string[] {
+  const {endpoint, undo} = rollback
+  const args = [endpoint.enabled ? endpoint.url ?? '' : '', endpoint.address, String(endpoint.port)]
+  for (const step of undo) {
+    if (!step.path.startsWith('/') || step.path.includes('\n') || (step.backup !== undefined && !step.backup.startsWith('/'))) {
+      throw new Error(`restartArgv: not a usable absolute path: ${JSON.stringify(step.path)}`)
+    }
+
+    args.push(...(step.backup === undefined ? ['d', step.path] : ['r', step.path, step.backup]))
+  }
+
+  return args
 }
 
 export interface RestartOutcome {
@@ -96,61 +185,102 @@ export interface RestartOutcome {
   /** The last answer of healthz (or the error asking it) when not healthy. */
   lastAnswer?: string
   restartFailed?: boolean
+  /** The rollback the node did by itself, when the kubelet did not come back and one was asked for. */
+  rollback?: NodeRollback
   /** What was polled: the healthz URL, or `systemctl is-active` when healthz is off. */
   waitedFor: string
 }
 
+export interface NodeRollback {
+  /** The kubelet's last journal lines after the failed restart: the cause, in its own words. */
+  journal: string
+  /** The restart after the files were put back. */
+  restart?: Omit<RestartOutcome, 'rollback'>
+  restored: boolean
+  /** Files that could not be put back, in words. */
+  restoreError?: string
+}
+
 /** Parse what RESTART_SCRIPT printed. */
-export function parseRestartOutput(stdout: string, waitedFor: string): RestartOutcome {
-  const out: RestartOutcome = {
-    daemonReloaded: false, durationMs: 0, healthy: false, waitedFor,
-  }
-  let verdict = false
-  for (const line of stdout.split('\n')) {
-    const [tag, a, b] = line.split(' ')
-    switch (tag) {
+export function parseRestartOutput(stdout: string, waitedFor: string, rollbackWaitedFor = waitedFor): RestartOutcome {
+  const phase = (): Omit<RestartOutcome, 'rollback'> & {verdict: boolean} => ({
+    daemonReloaded: false, durationMs: 0, healthy: false, verdict: false, waitedFor,
+  })
+  const first = phase()
+  const second = {...phase(), waitedFor: rollbackWaitedFor}
+  let rollback: NodeRollback | undefined
+  const lines = stdout.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const [word, a, b] = lines[i]!.split(' ')
+    const inRollback = word!.startsWith('rollback-')
+    const target = inRollback ? second : first
+    switch (inRollback ? word!.slice('rollback-'.length) : word) {
     case 'healthy': {
-      out.healthy = true
-      out.durationMs = Number(a)
-      verdict = true
+      target.healthy = true
+      target.durationMs = Number(a)
+      target.verdict = true
+      break
+    }
+
+    case 'journal': {
+      const body: string[] = []
+      for (i++; i < lines.length && lines[i] !== '.'; i++) body.push(lines[i]!)
+      rollback = {journal: Buffer.from(body.join(''), 'base64').toString('utf8').trimEnd(), restored: false}
       break
     }
 
     case 'reloaded': {
-      out.daemonReloaded = true
+      target.daemonReloaded = true
       break
     }
 
     case 'restart-failed': {
-      out.restartFailed = true
+      target.restartFailed = true
+      break
+    }
+
+    case 'restore-failed': {
+      if (rollback) rollback.restoreError = Buffer.from(a ?? '', 'base64').toString('utf8')
+      break
+    }
+
+    case 'restored': {
+      if (rollback) rollback.restored = true
       break
     }
 
     case 'unhealthy': {
-      out.durationMs = Number(a)
-      out.lastAnswer = Buffer.from(b ?? '', 'base64').toString('utf8').trim()
-      verdict = true
+      target.durationMs = Number(a)
+      target.lastAnswer = Buffer.from(b ?? '', 'base64').toString('utf8').trim()
+      target.verdict = true
       break
     }
     // No default
     }
   }
 
-  if (!verdict) throw new Error(`unexpected output from the node's restart script: ${JSON.stringify(stdout.slice(0, 200))}`)
-  return out
+  if (!first.verdict) throw new Error(`unexpected output from the node's restart script: ${JSON.stringify(stdout.slice(0, 200))}`)
+  const strip = ({verdict: _, ...rest}: typeof first) => rest
+  if (rollback && second.verdict) rollback.restart = strip(second)
+  return {...strip(first), ...(rollback ? {rollback} : {})}
 }
 
 /** Restart the kubelet on a node and wait until healthz says ok (or waitMs passes). */
 export async function restartAndWait(node: NodeExec, endpoint: HealthzEndpoint, options: RestartOptions): Promise<RestartOutcome> {
-  const result = await node.run(restartArgv(endpoint, options), {root: true, timeoutMs: options.waitMs + 60_000})
-  const waitedFor = endpoint.enabled && endpoint.url ? endpoint.url : 'systemctl is-active kubelet (healthzPort is 0)'
+  const rounds = options.rollback ? 2 : 1
+  const result = await node.run(restartArgv(endpoint, options), {root: true, timeoutMs: (rounds * options.waitMs) + 90_000})
+  const waitedFor = describeEndpoint(endpoint)
   if (result.code !== 0) {
     return {
       daemonReloaded: false, durationMs: 0, healthy: false, lastAnswer: `restart script exited ${result.code}: ${result.stderr.trim()}`, waitedFor,
     }
   }
 
-  return parseRestartOutput(result.stdout, waitedFor)
+  return parseRestartOutput(result.stdout, waitedFor, options.rollback ? describeEndpoint(options.rollback.endpoint) : waitedFor)
+}
+
+function describeEndpoint(endpoint: HealthzEndpoint): string {
+  return endpoint.enabled && endpoint.url ? endpoint.url : 'systemctl is-active kubelet (healthzPort is 0)'
 }
 
 /** The kubelet's own last journal lines on a node (`journalctl -u kubelet -n LINES`); '' when there is no journal to ask. */

@@ -205,6 +205,29 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     expect(await nodeFile(handmade.sandbox, config)).to.equal(before)
   })
 
+  it('a staticpod killed while it waits for the kubelet still leaves the node rolled back and healthy', async () => {
+    const config = '/etc/kubernetes/kubelet-config.yaml'
+    const before = (await nodeFile(handmade.sandbox, config))!
+    const since = handmade.journal('kubelet').length
+    let pid: number | undefined
+    const running = staticpod(['kubelet', 'flags', 'node3', '--set', 'maxPods=-1', '--restart', '--timeout', '4s', '--yes'], env, {
+      onSpawn(p) {
+        pid = p
+      },
+      timeoutMs: 60_000,
+    })
+    // Once the kubelet has refused the new file, staticpod is waiting on healthz: kill it there.
+    await eventually('the kubelet to refuse maxPods -1', async () => {
+      expect(handmade.journal('kubelet').slice(since).map(e => e.msg).join('\n')).to.include('must not be a negative number')
+    })
+    process.kill(pid!, 'SIGKILL')
+    expect((await running).code).to.equal(null)
+    await eventually('the node to roll back by itself', async () => {
+      expect(await nodeFile(handmade.sandbox, config)).to.equal(before)
+      await handmade.waitHealthy(1000)
+    }, 30_000)
+  })
+
   it('kubelet restart goes one node at a time and stops at the first that does not come back', async () => {
     const config = '/etc/kubernetes/kubelet-config.yaml'
     await handmade.exec(['sh', '-c', `cp ${config} /root/config.good && echo 'maxPods: -1' >> ${config}`])
