@@ -1,65 +1,15 @@
 // `staticpod nodes` end to end: the built CLI, run as a user would (HOME with ~/.ssh/config, an
 // ssh-agent), against real sshd sandbox nodes.
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
 import {
   existsSync, mkdtempSync, rmSync, writeFileSync,
 } from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {BIN} from '../helpers/cli.js'
 import {ROOT} from '../helpers/fixtures.js'
+import {flat, staticpod} from '../helpers/sandbox-cli.js'
 import {type Sandbox, startSandbox} from '../sandbox/index.js'
-
-interface Run {
-  code: null | number
-  ms: number
-  stderr: string
-  stdout: string
-}
-
-/**
- * Run the built CLI with exactly `env`. It runs in a private mount namespace whose resolv.conf
- * points at loopback, so that a name lookup (an unknown node name) never leaves 127.0.0.0/8.
- */
-function staticpod(args: string[], env: Record<string, string>, options: {cwd?: string; timeoutMs?: number} = {}): Promise<Run> {
-  const resolv = path.join(tmpdir(), 'staticpod-e2e-resolv.conf')
-  if (!existsSync(resolv)) writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
-  const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--mount', 'sh', '-c', script, resolv, process.execPath, BIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: {...env, NO_COLOR: '1'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`staticpod ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stderr}`))
-    }, options.timeoutMs ?? 60_000)
-    child.on('error', reject)
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolve({
-        code, ms: Date.now() - started, stderr, stdout,
-      })
-    })
-  })
-}
-
-/** oclif wraps error messages at 80 columns behind ' ›   ': put them back on one line. */
-function flat(text: string): string {
-  return text.replaceAll(/\s*\n ›\s+/g, ' ')
-}
 
 interface JsonNode {
   address: string

@@ -2,7 +2,7 @@
 // hosts through the built CLI as a user would meet them; sudo, stdin, channel limits and stopping
 // remote work through the transport API that the commands use.
 import {expect} from 'chai'
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {
   existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
@@ -13,45 +13,9 @@ import {resolveNodes} from '../../src/nodes/resolve.js'
 import {NodeTimeoutError, SudoPasswordError} from '../../src/transport/errors.js'
 import {fingerprint} from '../../src/transport/known-hosts.js'
 import {type ConnectedNode, runOnNodes} from '../../src/transport/run-on-nodes.js'
-import {BIN} from '../helpers/cli.js'
 import {ROOT} from '../helpers/fixtures.js'
+import {staticpod} from '../helpers/sandbox-cli.js'
 import {type Sandbox, type SandboxNode, startSandbox} from '../sandbox/index.js'
-
-interface Run {
-  code: null | number
-  stderr: string
-  stdout: string
-}
-
-/** The built CLI with exactly `env`, name lookups confined to loopback (see nodes.test.ts). */
-function staticpod(args: string[], env: Record<string, string>): Promise<Run> {
-  const resolv = path.join(tmpdir(), 'staticpod-e2e-resolv.conf')
-  if (!existsSync(resolv)) writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--mount', 'sh', '-c', 'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv, process.execPath, BIN, ...args], {
-      cwd: ROOT,
-      env: {...env, NO_COLOR: '1'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`staticpod ${args.join(' ')} did not finish in 60s\n${stderr}`))
-    }, 60_000)
-    child.on('error', reject)
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolve({code, stderr, stdout})
-    })
-  })
-}
 
 async function sleep(ms: number): Promise<void> {
   await new Promise(resolve => {

@@ -2,29 +2,16 @@
  * Running the built CLI against sandbox nodes, as a user would, and looking at the nodes' files
  * from inside them (not over SSH).
  */
-import {spawn} from 'node:child_process'
 import {existsSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import {BIN} from './cli.js'
-import {ROOT} from './fixtures.js'
+import {
+  BIN, type CliResult, spawnCapture, type SpawnOptions,
+} from './cli.js'
 
-export interface Run {
-  code: null | number
-  ms: number
-  stderr: string
-  stdout: string
-}
-
-export interface StaticpodOptions {
-  cwd?: string
-  /** Standard input (default: none, closed at once: not a terminal). */
-  input?: Buffer | string
-  /** Called with the child's pid once it runs (to signal it). */
-  onSpawn?: (pid: number) => void
-  timeoutMs?: number
-}
+export type Run = CliResult
+export type StaticpodOptions = Omit<SpawnOptions, 'env'>
 
 /**
  * Run the built CLI with exactly `env`. It runs in a private mount namespace whose resolv.conf
@@ -34,37 +21,7 @@ export async function staticpod(args: string[], env: Record<string, string>, opt
   const resolv = path.join(tmpdir(), 'staticpod-e2e-resolv.conf')
   if (!existsSync(resolv)) writeFileSync(resolv, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n')
   const script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
-  const started = Date.now()
-  const timeoutMs = options.timeoutMs ?? 60_000
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--mount', 'sh', '-c', script, resolv, process.execPath, BIN, ...args], {
-      cwd: options.cwd ?? ROOT,
-      env: {...env, NO_COLOR: '1'},
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    if (child.pid !== undefined) options.onSpawn?.(child.pid)
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.stdin.on('error', () => {})
-    child.stdin.end(options.input ?? '')
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`staticpod ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolve({
-        code, ms: Date.now() - started, stderr, stdout,
-      })
-    })
-  })
+  return spawnCapture('unshare', ['--mount', 'sh', '-c', script, resolv, process.execPath, BIN, ...args], {...options, env})
 }
 
 /** oclif wraps error messages at 80 columns behind ' ›   ': put them back on one line. */
