@@ -140,6 +140,16 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     expect(dry.stdout).to.include('-KUBELET_ARGS="--cluster-dns=10.254.0.10 --cluster-domain=kube.local --pod-manifest-path=/etc/kubernetes/manifests/ ')
     expect(dry.stdout).to.include('+KUBELET_ARGS="--cluster-dns=10.254.0.10 --cluster-domain=kube.local --pod-manifest-path=/etc/kubelet.d/ ')
     expect(await nodeFile(fedora.sandbox, file)).to.equal(before)
+    const dryJson = await cli([...set, '--dry-run', '--json'])
+    ok(dryJson)
+    const planned = (JSON.parse(dryJson.stdout) as {dryRun: boolean; nodes: Array<{changes: Json[]; files: Json[]; status: string}>})
+    expect(planned.dryRun).to.equal(true)
+    expect(planned.nodes[0]!.changes).to.deep.equal([{
+      action: 'set', file, key: 'pod-manifest-path', where: {variable: 'KUBELET_ARGS'},
+    }])
+    expect(planned.nodes[0]!.files).to.have.length(1)
+    expect(planned.nodes[0]!.files[0]).to.deep.include({backup: null, existed: true, path: file})
+    expect(String(planned.nodes[0]!.files[0]!.diff)).to.include('+KUBELET_ARGS="--cluster-dns=10.254.0.10 --cluster-domain=kube.local --pod-manifest-path=/etc/kubelet.d/ ')
 
     const refused = await cli([...set, '--restart'])
     expect(refused.code).to.equal(2)
@@ -156,6 +166,12 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     expect(backup, done.stdout).to.not.equal(null)
     expect(await nodeFile(fedora.sandbox, backup![1]!)).to.equal(before)
     expect(await kubeletArgv(fedora)).to.include('--pod-manifest-path=/etc/kubelet.d/')
+    // Already so: nothing to write, nothing restarted.
+    const again = await cli([...set, '--restart', '--yes', '--json'])
+    ok(again)
+    const node = (JSON.parse(again.stdout) as {nodes: Json[]}).nodes[0]!
+    expect(node).to.deep.include({files: [], status: 'unchanged'})
+    expect(node.restart).to.equal(undefined)
 
     const add = await cli(['add', 'node2', STATIC_WEB])
     ok(add)
