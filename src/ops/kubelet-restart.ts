@@ -312,10 +312,24 @@ export interface SequencedOutcome<T> {
 export async function runInWaves<T extends {failed?: boolean}>(
   targets: readonly NodeTarget[],
   job: (node: ConnectedNode, target: NodeTarget) => Promise<T>,
-  options: {connectTimeoutMs?: number; onEvent?: (event: FanOutEvent<unknown>) => void; parallel: number; timeoutMs?: number},
+  options: {connectTimeoutMs?: number; onEvent?: (event: FanOutEvent<T>) => void; parallel: number; timeoutMs?: number},
 ): Promise<SequencedOutcome<T>[]> {
   const out: SequencedOutcome<T>[] = []
   let stop = false
+  let done = 0
+  // Progress counts over every wave, and a node whose job reports a failure shows as failed.
+  const onEvent = options.onEvent && ((event: FanOutEvent<T>): void => {
+    if (event.type !== 'done') {
+      options.onEvent!(event)
+      return
+    }
+
+    done++
+    const failed = event.outcome.result?.failed === true
+    options.onEvent!({
+      ...event, done, outcome: failed ? {...event.outcome, status: 'failed'} : event.outcome, total: targets.length,
+    })
+  })
   for (let i = 0; i < targets.length; i += options.parallel) {
     const wave = targets.slice(i, i + options.parallel)
     if (stop) {
@@ -330,7 +344,7 @@ export async function runInWaves<T extends {failed?: boolean}>(
 
     // eslint-disable-next-line no-await-in-loop
     const outcomes = await runOnNodes(wave, job, {
-      connectTimeoutMs: options.connectTimeoutMs, onEvent: options.onEvent, parallel: options.parallel, timeoutMs: options.timeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs, onEvent, parallel: options.parallel, timeoutMs: options.timeoutMs,
     })
     for (const o of outcomes) {
       const failed = o.result?.failed === true

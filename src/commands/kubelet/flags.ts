@@ -91,7 +91,8 @@ Exit status: 0 when every node succeeded, 1 when any failed or was rolled back, 
     }
 
     for (const node of result.nodes.filter(n => n.status === 'skipped')) process.stderr.write(`${node.node}: skipped (an earlier node failed; nothing was changed there)\n`)
-    progress.summary(result.nodes.flatMap(n => (n.status === 'skipped' ? [] : [{...n, status: n.status}])))
+    // Skipped nodes count in "N of M nodes failed" but are not failures of their own (listed above).
+    progress.summary(result.nodes.map(n => (n.status === 'skipped' ? {...n, error: undefined, status: 'unchanged' as const} : {...n, status: n.status})))
     process.exitCode = sequencedExitCode(result.nodes)
   }
 }

@@ -67,7 +67,8 @@ Exit status: 0 when every kubelet came back, 1 when one did not (or a node could
       if (text) this.log(text)
     }
 
-    progress.summary(result.nodes.flatMap(n => (n.status === 'skipped' ? [] : [{...n, status: n.status}])))
+    // Skipped nodes count in "N of M nodes failed" but are not failures of their own (listed above).
+    progress.summary(result.nodes.map(n => (n.status === 'skipped' ? {...n, error: undefined, status: 'unchanged' as const} : {...n, status: n.status})))
     process.exitCode = sequencedExitCode(result.nodes)
   }
 }
