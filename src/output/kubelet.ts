@@ -6,14 +6,13 @@
 // eslint-disable-next-line unicorn/import-style
 import type {ChalkInstance} from 'chalk'
 
-import {createTwoFilesPatch} from 'diff'
-
 import type {KubeletEffective, Setting, SettingSource} from '../kubelet/effective.js'
-import type {KubeletFileDiff, KubeletFlagsNodeResult, KubeletFlagsResult} from '../ops/kubelet-flags.js'
+import type {KubeletFlagsNodeResult, KubeletFlagsResult} from '../ops/kubelet-flags.js'
 import type {KubeletRestartResult, RestartOutcome} from '../ops/kubelet-restart.js'
 
 import {healthz} from '../kubelet/effective.js'
 import {formatValue, lookupFlag, type SettingValue} from '../kubelet/flags.js'
+import {unifiedDiff} from './diff.js'
 import {makeChalk} from './progress.js'
 import {formatTable} from './table.js'
 
@@ -104,34 +103,6 @@ export function renderSettings(result: KubeletFlagsResult, options: {chalk: Chal
   return out.join('\n')
 }
 
-/** One file's unified diff labelled NODE:PATH; '' when unchanged. */
-export function fileDiff(node: string, diff: KubeletFileDiff, options: {chalk: ChalkInstance}): string {
-  if (diff.before === diff.after) return ''
-  const label = `${node}:${diff.path}`
-  const patch = createTwoFilesPatch(
-    diff.before === undefined ? '/dev/null' : label,
-    diff.after === undefined ? '/dev/null' : label,
-    diff.before ?? '',
-    diff.after ?? '',
-    undefined,
-    undefined,
-    {context: 3},
-  )
-  const {chalk} = options
-  return patch
-  .split('\n')
-  .filter(line => !/^=+$/.test(line) && !line.startsWith('Index: '))
-  .map(line => {
-    if (line.startsWith('+++') || line.startsWith('---')) return chalk.bold(line)
-    if (line.startsWith('@@')) return chalk.cyan(line)
-    if (line.startsWith('+')) return chalk.green(line)
-    if (line.startsWith('-')) return chalk.red(line)
-    return line
-  })
-  .join('\n')
-  .trimEnd()
-}
-
 function restartLine(r: RestartOutcome): string {
   const seconds = (r.durationMs / 1000).toFixed(1)
   return r.healthy ? `kubelet restarted${r.daemonReloaded ? ' (after daemon-reload)' : ''}, healthy after ${seconds}s` : `kubelet NOT healthy after ${seconds}s${r.lastAnswer ? ` (last: ${r.lastAnswer})` : ''}`
@@ -146,7 +117,7 @@ export function renderEdit(result: KubeletFlagsResult, options: {chalk: ChalkIns
   const {chalk} = options
   const out: string[] = []
   for (const node of result.nodes) {
-    const patches = node.diffs.map(d => fileDiff(node.node, d, options)).filter(Boolean)
+    const patches = node.diffs.map(d => unifiedDiff(node.node, d, options)).filter(Boolean)
     if (node.status === 'unreachable' || (node.status === 'failed' && !node.rollback)) continue
     if (node.status === 'skipped') continue
     if (patches.length === 0) out.push(chalk.dim(`# ${node.node}: no changes (already so)`))
@@ -229,7 +200,7 @@ export function kubeletFlagsJson(result: KubeletFlagsResult): Record<string, unk
         ? {
           changes: node.changes,
           files: node.diffs.map(d => ({
-            backup: d.backup ?? null, diff: fileDiff(node.node, d, {chalk: makeChalk(false)}), existed: d.before !== undefined, path: d.path,
+            backup: d.backup ?? null, diff: unifiedDiff(node.node, d, {chalk: makeChalk(false)}), existed: d.before !== undefined, path: d.path,
           })),
         }
         : {}),
