@@ -5,11 +5,12 @@ import module from 'node:module'
 // eslint-disable-next-line n/no-unsupported-features/node-builtins
 module.enableCompileCache?.()
 
-// `validate` runs in pre-commit hooks on every commit: it skips loading oclif when it can.
+// `validate` runs in pre-commit hooks on every commit: it skips loading oclif when it can, and runs
+// from one bundled module (npm run bundle) instead of twenty.
 const [command, ...rest] = process.argv.slice(2)
 let handled = false
 if (command === 'validate') {
-  const {fastValidate} = await import('../dist/cli/fast-validate.js')
+  const {fastValidate} = await import('../dist/fast/fast-validate.js')
   handled = await fastValidate(rest, new URL('../package.json', import.meta.url))
 }
 

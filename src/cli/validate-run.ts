@@ -50,8 +50,11 @@ async function render(
   }
 
   default: {
-    const {renderValidateText} = await import('../output/validate-text.js')
-    return renderValidateText(result, {color: options.color, quiet: options.quiet})
+    const [{renderValidateText}, chalk] = await Promise.all([
+      import('../output/validate-text.js'),
+      options.color ? import('../output/progress.js').then(({makeChalk}) => makeChalk(true)) : (false as const),
+    ])
+    return renderValidateText(result, {color: chalk, quiet: options.quiet})
   }
   }
 }

@@ -64,7 +64,7 @@ Exit status: 0 when every node succeeded, 1 when a manifest is invalid (nothing 
         this.log(renderValidateJson(result.invalid).trimEnd())
       } else {
         const {renderValidateText} = await import('../output/validate-text.js')
-        process.stderr.write(renderValidateText(result.invalid, {color: colorSupported(process.stderr), quiet: true}))
+        process.stderr.write(renderValidateText(result.invalid, {color: colorSupported(process.stderr) && makeChalk(true), quiet: true}))
       }
 
       process.stderr.write(`${err.red('refused')}: ${result.invalid.summary.invalid + result.invalid.summary.errors === 1 ? 'a manifest is' : 'manifests are'} invalid; no node was touched\n`)

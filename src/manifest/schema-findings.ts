@@ -1,4 +1,4 @@
-import {closest, distance} from 'fastest-levenshtein'
+import {createRequire} from 'node:module'
 
 import type {RawFinding} from './parse.js'
 
@@ -141,6 +141,8 @@ export function suggest(field: string, candidates: string[]): string | undefined
   const lower = field.toLowerCase()
   const caseOnly = candidates.find(c => c.toLowerCase() === lower)
   if (caseOnly) return caseOnly
+  // Loaded on the first typo, not at start-up: most runs never suggest anything.
+  const {closest, distance} = createRequire(import.meta.url)('fastest-levenshtein') as typeof import('fastest-levenshtein')
   const best = closest(field, candidates)
   return distance(field, best) <= Math.max(2, Math.floor(field.length / 3)) ? best : undefined
 }

@@ -3,9 +3,8 @@
  * editors and CI jump to it (`file:line:column: severity rule: message`), then one summary line.
  */
 
-// A Chalk of our own, at the level the caller chose: the default instance guesses from the environment.
-// eslint-disable-next-line unicorn/import-style
-import {Chalk, type ChalkInstance} from 'chalk'
+// eslint-disable-next-line unicorn/import-style -- a type only
+import type {ChalkInstance} from 'chalk'
 
 import type {DocumentResult, Finding, ValidateResult} from '../manifest/types.js'
 
@@ -14,14 +13,17 @@ import {
 } from './validate-common.js'
 
 export interface ValidateTextOptions {
-  /** Colour the output; the command decides (terminal, NO_COLOR). Off gives plain text. */
-  color: boolean
+  /**
+   * The caller's Chalk when the output is coloured (it decides: terminal, NO_COLOR), else false for
+   * plain text. A pre-commit run is never coloured, so it never loads chalk.
+   */
+  color: ChalkInstance | false
   /** Print only error findings, and no summary line when every document is valid. */
   quiet?: boolean
 }
 
 export function renderValidateText(result: ValidateResult, options: ValidateTextOptions): string {
-  const c = new Chalk({level: options.color ? 1 : 0})
+  const c = options.color || PLAIN
   const lines: string[] = []
 
   for (const {document, finding} of findingsInOrder(result.results)) {
@@ -40,6 +42,9 @@ export function renderValidateText(result: ValidateResult, options: ValidateText
 
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`
 }
+
+/** Chalk's interface without colour: every style, however chained, returns the text as it is. */
+const PLAIN: ChalkInstance = new Proxy(String, {get: () => PLAIN}) as unknown as ChalkInstance
 
 function findingLine(c: ChalkInstance, document: DocumentResult, finding: Finding): string {
   const where = `${printable(displayFile(document.file))}:${finding.line}:${finding.column}:`

@@ -1,4 +1,6 @@
 import {expect} from 'chai'
+// eslint-disable-next-line unicorn/import-style -- a Chalk of our own, at a fixed level
+import {Chalk} from 'chalk'
 
 import type {ValidateResult} from '../../../src/manifest/types.js'
 
@@ -22,7 +24,7 @@ describe('validate text output', () => {
 
   it('colours severity, location and counts when colour is on, and only then', () => {
     const plain = renderValidateText(realisticResult(), {color: false})
-    const coloured = renderValidateText(realisticResult(), {color: true})
+    const coloured = renderValidateText(realisticResult(), {color: new Chalk({level: 1})})
     expect(plain).not.to.include('\u001B')
     expect(coloured).to.include('\u001B[31m\u001B[1merror') // red bold "error"
     expect(coloured).to.include('\u001B[33m\u001B[1mwarning') // yellow bold "warning"
@@ -40,7 +42,7 @@ describe('validate text output', () => {
 
   it('quiet: prints nothing at all when every document is valid, warnings or not', () => {
     expect(renderValidateText(validResult(), {color: false, quiet: true})).to.equal('')
-    expect(renderValidateText(validResult(), {color: true, quiet: true})).to.equal('')
+    expect(renderValidateText(validResult(), {color: new Chalk({level: 1}), quiet: true})).to.equal('')
   })
 
   it('summary leaves out zero counts and says "1 file" / "1 warning"', () => {
