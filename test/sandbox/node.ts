@@ -6,6 +6,7 @@ import {
   chmod, chown, copyFile, mkdir, readdir, readFile, rm, stat, writeFile,
 } from 'node:fs/promises'
 import path from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {fingerprint, generateEd25519} from './keys.js'
 import {
@@ -23,6 +24,10 @@ import {
 const INIT_SCRIPT = readFileSync(new URL('node-init.sh', import.meta.url), 'utf8')
 /** Generous: on a loaded 2-CPU machine ten nodes starting at once take seconds each. */
 const START_TIMEOUT_MS = 30_000
+/** This checkout, which the simulator's programs run from inside the nodes. */
+const PROJECT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+/** Inside /var, a per-node overlay: a place to hold the project while the private directories are mounted. */
+const PROJECT_STAGE = '/var/tmp/staticpod-project'
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 
 /** Directories that are copy-on-write per node (when they exist on the host): what the node writes there stays in it. */
@@ -363,13 +368,21 @@ export class Node implements SandboxNode {
     this.namespace = undefined
   }
 
-  /** Overlays first, then the private directories. */
+  /**
+   * Overlays first, then the private directories. When the project itself lies under a private
+   * directory (a checkout in /tmp or /root), it is bound into the node at the same path, by way of
+   * a stage in the node's own /var, so that programs the tests run inside the node (the simulator)
+   * find their files.
+   */
   private fstab(overlays: string[]): string {
     const dirs = mountOrder(this.spec.privateDirs, this.root)
+    const hidden = dirs.some(dir => PROJECT === dir || PROJECT.startsWith(`${dir}/`))
     return [
       ...overlays.map(dir =>
         `overlay ${dir} overlay lowerdir=${dir},upperdir=${this.upper(dir)},workdir=${path.join(this.spec.dir, 'overlay', dir, 'work')} 0 0`),
+      ...(hidden ? [`${PROJECT} ${PROJECT_STAGE} none bind,X-mount.mkdir 0 0`] : []),
       ...dirs.map(dir => `${path.join(this.root, dir)} ${dir} none bind,X-mount.mkdir 0 0`),
+      ...(hidden ? [`${PROJECT_STAGE} ${PROJECT} none bind,X-mount.mkdir 0 0`] : []),
       '',
     ].join('\n')
   }
