@@ -66,6 +66,16 @@ export const nodeFlags = {
   }),
 }
 
+/**
+ * `--timeout` of the kubelet commands: how long to wait for the kubelet's healthz after a restart
+ * (2m, like kubeadm's wait), not the per-node limit of nodeFlags.
+ */
+export function healthzTimeoutFlag(summary: string) {
+  return duration({
+    default: 120_000, defaultHelp: async () => '2m', helpGroup: 'NODE', summary,
+  })
+}
+
 /** What nodeFlags parse into. */
 export interface NodeFlagValues {
   config?: string

@@ -7,6 +7,7 @@ import {expect} from 'chai'
 import {createServer, type Server} from 'node:http'
 import path from 'node:path'
 
+import {eventually} from '../helpers/eventually.js'
 import {ROOT} from '../helpers/fixtures.js'
 import {nodeFile, type Run, staticpod} from '../helpers/sandbox-cli.js'
 import {type Cluster, type ClusterNode, startCluster} from '../simulator/index.js'
@@ -14,25 +15,6 @@ import {type Cluster, type ClusterNode, startCluster} from '../simulator/index.j
 type Json = Record<string, unknown>
 
 const STATIC_WEB = path.join(ROOT, 'test/fixtures/manifests/valid-static-web.yaml')
-
-async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      return await check()
-    } catch (error) {
-      last = error
-    }
-
-    if (Date.now() > deadline) throw new Error(`${what}: ${(last as Error)?.message ?? String(last)}`)
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise(resolve => {
-      setTimeout(resolve, 200)
-    })
-  }
-}
 
 /** Waits until the mirror pod `name` is Running with every container ready. */
 async function runningMirror(cluster: Cluster, name: string): Promise<Json> {
@@ -241,7 +223,7 @@ describe('e2e: staticpod kubelet flags / restart', function () {
     await eventually('the node to roll back by itself', async () => {
       expect(await nodeFile(handmade.sandbox, config)).to.equal(before)
       await handmade.waitHealthy(1000)
-    }, 30_000)
+    }, {timeoutMs: 30_000})
   })
 
   it('kubelet restart goes one node at a time and stops at the first that does not come back', async () => {

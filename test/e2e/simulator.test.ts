@@ -9,6 +9,7 @@ import {
   createServer, get, type IncomingHttpHeaders, type Server,
 } from 'node:http'
 
+import {eventually} from '../helpers/eventually.js'
 import {type Cluster, type ClusterNode, startCluster} from '../simulator/index.js'
 import {parseKubeletFlags} from '../simulator/node/kubelet/flags.js'
 import {podFromFile} from '../simulator/node/kubelet/manifest.js'
@@ -36,25 +37,6 @@ spec:
 
 function pod(name: string, image = 'nginx:1.27', extra = ''): string {
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  containers:\n  - name: main\n    image: ${image}\n${extra}`
-}
-
-async function eventually<T>(what: string, check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      return await check()
-    } catch (error) {
-      last = error
-    }
-
-    if (Date.now() > deadline) throw new Error(`${what}: ${(last as Error)?.message ?? String(last)}`)
-    // eslint-disable-next-line no-await-in-loop
-    await new Promise(resolve => {
-      setTimeout(resolve, 100)
-    })
-  }
 }
 
 const sleep = (ms: number) =>
@@ -114,7 +96,7 @@ async function runningMirror(cluster: Cluster, name: string, timeoutMs?: number)
       if (status.phase !== 'Running' || !statuses?.every(s => s.ready === true)) throw new Error(`phase ${String(status.phase)}`)
       return mirror
     },
-    timeoutMs,
+    {timeoutMs: timeoutMs ?? 15_000},
   )
 }
 

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {UserError} from '../../errors.js'
-import {nodeFlags, nodeOptions, parseDuration} from '../../flags.js'
+import {healthzTimeoutFlag, nodeFlags, nodeOptions} from '../../flags.js'
 import {kubeletFlags, parseEdit} from '../../ops/kubelet-flags.js'
 import {sequencedExitCode} from '../../ops/kubelet-restart.js'
 import {confirmKubelet} from '../../output/kubelet-confirm.js'
@@ -41,17 +41,7 @@ Exit status: 0 when every node succeeded, 1 when any failed or was rolled back, 
     }),
     restart: Flags.boolean({summary: 'Restart the kubelet after the change, wait until it is healthy, roll back when it is not.'}),
     set: Flags.string({helpValue: 'KEY=VALUE', multiple: true, summary: 'Set a flag or config field (repeatable).'}),
-    timeout: Flags.custom<number>({
-      async parse(input) {
-        return parseDuration(input)
-      },
-    })({
-      default: 120_000,
-      defaultHelp: async () => '2m',
-      helpGroup: 'NODE',
-      helpValue: 'DURATION',
-      summary: 'With --restart: how long to wait for the kubelet\'s healthz to answer ok before rolling back.',
-    }),
+    timeout: healthzTimeoutFlag('With --restart: how long to wait for the kubelet\'s healthz to answer ok before rolling back.'),
     unset: Flags.string({helpValue: 'KEY', multiple: true, summary: 'Remove a flag or config field, back to its default (repeatable).'}),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed when standard input is not a terminal).'}),
   }

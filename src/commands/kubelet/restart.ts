@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {nodeFlags, nodeOptions, parseDuration} from '../../flags.js'
+import {healthzTimeoutFlag, nodeFlags, nodeOptions} from '../../flags.js'
 import {restartKubelets, sequencedExitCode} from '../../ops/kubelet-restart.js'
 import {confirmKubelet} from '../../output/kubelet-confirm.js'
 import {kubeletRestartJson, renderRestart} from '../../output/kubelet.js'
@@ -32,17 +32,7 @@ Exit status: 0 when every kubelet came back, 1 when one did not (or a node could
       min: 1,
       summary: 'Kubelets to restart at once; the command stops after a round with a failure.',
     }),
-    timeout: Flags.custom<number>({
-      async parse(input) {
-        return parseDuration(input)
-      },
-    })({
-      default: 120_000,
-      defaultHelp: async () => '2m',
-      helpGroup: 'NODE',
-      helpValue: 'DURATION',
-      summary: 'How long to wait for each kubelet\'s healthz to answer ok.',
-    }),
+    timeout: healthzTimeoutFlag('How long to wait for each kubelet\'s healthz to answer ok.'),
     yes: Flags.boolean({char: 'y', summary: 'Do not ask for confirmation (needed when standard input is not a terminal).'}),
   }
   static summary = 'Restart the kubelet and wait until it is healthy.'
