@@ -395,6 +395,25 @@ backup() {
   echo "backup $i $(enc "$b")"
 }
 isdir() { [ -d "$1" ] && fail "$1 is a directory"; return 0; }
+# relocate FROM TO: move $n from one directory to the other (parking and unparking) without either ever
+# holding a partial file: copy into a dot-prefixed temp file in TO, fsync, back up what TO holds, rename,
+# and only then remove it from FROM.
+relocate() {
+  isdir "$1/$n"
+  [ -d "$2" ] || mkdir -p -m 0700 -- "$2"
+  isdir "$2/$n"
+  u=$2/.staticpod-$n.$r.tmp
+  (set -C; : > "$u")
+  t=$u
+  cp -p -- "$1/$n" "$t"
+  sync -- "$t" 2>/dev/null || sync
+  if [ -e "$2/$n" ] || [ -L "$2/$n" ]; then backup "$2/$n" "$n"; fi
+  mv -f -- "$t" "$2/$n"
+  t=
+  sync -- "$2" 2>/dev/null || :
+  rm -f -- "$1/$n"
+  sync -- "$1" 2>/dev/null || :
+}
 mkdir -p -m 0700 -- "$st"
 if command -v flock >/dev/null 2>&1; then
   exec 9>>"$st/lock"
@@ -440,36 +459,10 @@ while [ $# -gt 0 ]; do
     sync -- "$d" 2>/dev/null || :
     ;;
   park)
-    isdir "$d/$n"
-    [ -d "$p" ] || mkdir -p -m 0700 -- "$p"
-    isdir "$p/$n"
-    u=$p/.staticpod-$n.$r.tmp
-    (set -C; : > "$u")
-    t=$u
-    cp -p -- "$d/$n" "$t"
-    sync -- "$t" 2>/dev/null || sync
-    if [ -e "$p/$n" ] || [ -L "$p/$n" ]; then backup "$p/$n" "$n"; fi
-    mv -f -- "$t" "$p/$n"
-    t=
-    sync -- "$p" 2>/dev/null || :
-    rm -f -- "$d/$n"
-    sync -- "$d" 2>/dev/null || :
+    relocate "$d" "$p"
     ;;
   unpark)
-    isdir "$p/$n"
-    [ -d "$d" ] || mkdir -p -m 0700 -- "$d"
-    isdir "$d/$n"
-    u=$d/.staticpod-$n.$r.tmp
-    (set -C; : > "$u")
-    t=$u
-    cp -p -- "$p/$n" "$t"
-    sync -- "$t" 2>/dev/null || sync
-    if [ -e "$d/$n" ] || [ -L "$d/$n" ]; then backup "$d/$n" "$n"; fi
-    mv -f -- "$t" "$d/$n"
-    t=
-    sync -- "$d" 2>/dev/null || :
-    rm -f -- "$p/$n"
-    sync -- "$p" 2>/dev/null || :
+    relocate "$p" "$d"
     ;;
   rmp)
     isdir "$p/$n"
