@@ -5,7 +5,7 @@
 import http from 'node:http'
 import https from 'node:https'
 
-import {rfc3339, uuid} from '../shared/util.js'
+import {qosClass, rfc3339, uuid} from '../shared/util.js'
 import {
   type Json, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, SelectorError,
 } from './selectors.js'
@@ -140,22 +140,6 @@ function podPriority(spec: Json): number {
   if (spec.priorityClassName === 'system-node-critical') return 2_000_001_000
   if (spec.priorityClassName === 'system-cluster-critical') return 2_000_000_000
   return 0
-}
-
-function qosClass(spec: Json): string {
-  const containers = [...((spec.containers as Json[] | undefined) ?? []), ...((spec.initContainers as Json[] | undefined) ?? [])]
-  let any = false
-  let guaranteed = true
-  for (const c of containers) {
-    const resources = (c.resources ?? {}) as Json
-    const requests = (resources.requests ?? {}) as Json
-    const limits = (resources.limits ?? {}) as Json
-    if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true
-    for (const r of ['cpu', 'memory']) if (limits[r] === undefined || requests[r] !== limits[r]) guaranteed = false
-  }
-
-  if (!any) return 'BestEffort'
-  return guaranteed ? 'Guaranteed' : 'Burstable'
 }
 
 export class ApiServer {

@@ -189,3 +189,20 @@ export function background(promise: Promise<unknown>): void {
     process.stderr.write(`unexpected: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
   })
 }
+
+/** The pod's QoS class, as the API server and the kubelet compute it from the containers' requests and limits. */
+export function qosClass(spec: Record<string, unknown>): string {
+  const containers = [...((spec.containers as Array<Record<string, unknown>> | undefined) ?? []), ...((spec.initContainers as Array<Record<string, unknown>> | undefined) ?? [])]
+  let any = false
+  let guaranteed = true
+  for (const c of containers) {
+    const resources = (c.resources ?? {}) as Record<string, unknown>
+    const requests = (resources.requests ?? {}) as Record<string, unknown>
+    const limits = (resources.limits ?? {}) as Record<string, unknown>
+    if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true
+    for (const r of ['cpu', 'memory']) if (limits[r] === undefined || requests[r] !== limits[r]) guaranteed = false
+  }
+
+  if (!any) return 'BestEffort'
+  return guaranteed ? 'Guaranteed' : 'Burstable'
+}

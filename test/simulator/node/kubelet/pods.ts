@@ -8,7 +8,7 @@ import type {
 import type {Json, StaticPod} from './manifest.js'
 
 import {
-  background, canonicalJson, fnv128a, rfc3339,
+  background, canonicalJson, fnv128a, qosClass, rfc3339,
 } from '../../shared/util.js'
 import {CONTAINER_LOGS_DIR, POD_LOGS_DIR} from '../paths.js'
 import {rpc} from '../rpc.js'
@@ -508,18 +508,3 @@ export class PodManager {
   }
 }
 
-function qosClass(spec: Json): string {
-  const containers = [...((spec.containers as Json[] | undefined) ?? []), ...((spec.initContainers as Json[] | undefined) ?? [])]
-  let any = false
-  let guaranteed = true
-  for (const c of containers) {
-    const resources = (c.resources ?? {}) as Json
-    const requests = (resources.requests ?? {}) as Json
-    const limits = (resources.limits ?? {}) as Json
-    if (Object.keys(requests).length > 0 || Object.keys(limits).length > 0) any = true
-    for (const r of ['cpu', 'memory']) if (limits[r] === undefined || requests[r] !== limits[r]) guaranteed = false
-  }
-
-  if (!any) return 'BestEffort'
-  return guaranteed ? 'Guaranteed' : 'Burstable'
-}
