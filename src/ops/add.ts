@@ -99,9 +99,7 @@ export type AddResult = {dryRun: boolean; manifests: LocalManifest[]; nodes: Add
 
 /** Validate, then install on every node. Never throws for a node's failure; usage errors are UserErrors. */
 export async function addManifests(options: AddOptions): Promise<AddResult> {
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const loaded = await loadManifests(options.manifests, options.readStdin)
   if ('invalid' in loaded) return loaded
   const {manifests, validation} = loaded

@@ -63,9 +63,7 @@ export interface ToggleResult {
 
 export async function togglePod(options: ToggleOptions): Promise<ToggleResult> {
   const selector = parsePodArg(options.pod)
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const schema = await loadSchema()
   const outcomes = await runOnNodes(
     targets,

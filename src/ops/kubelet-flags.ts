@@ -118,9 +118,7 @@ export async function kubeletFlags(options: KubeletFlagsOptions): Promise<Kubele
   const editing = options.set.length > 0 || options.unset.length > 0
   if (options.restart && !editing) throw new UserError('--restart goes with --set or --unset', {hints: ['To restart without a change: staticpod kubelet restart NODES']})
   const {edit} = parseEdit(options.set.map(([k, v]) => `${k}=${v}`), options.unset)
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const job = async (node: Parameters<Parameters<typeof runOnNodes>[1]>[0]): Promise<NodeWork> => {
     const read = await readKubeletFiles(node)
     if (!editing) return {

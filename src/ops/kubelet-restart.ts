@@ -395,9 +395,7 @@ export interface KubeletRestartResult {
 }
 
 export async function restartKubelets(options: KubeletRestartOptions): Promise<KubeletRestartResult> {
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const outcomes = await runInWaves(
     targets,
     async node => {

@@ -66,9 +66,7 @@ export interface LsResult {
 }
 
 export async function listManifests(options: LsOptions): Promise<LsResult> {
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const schema = await loadSchema()
   const outcomes = await runOnNodes(
     targets,

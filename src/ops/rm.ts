@@ -60,9 +60,7 @@ export interface RmResult {
 /** Check the POD arguments (UserError exit 2 for a bad one), then remove on every node. */
 export async function removePods(options: RmOptions): Promise<RmResult> {
   const selectors = options.pods.map(pod => parsePodArg(pod))
-  const {targets} = await resolveNodes({
-    configPath: options.configPath, cwd: options.cwd, env: options.env, home: options.home, spec: options.spec, sshConfigPath: options.sshConfigPath,
-  })
+  const {targets} = await resolveNodes(options)
   const schema = await loadSchema()
   const outcomes = await runOnNodes(
     targets,
