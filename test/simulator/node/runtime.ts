@@ -10,7 +10,7 @@ import {constants} from 'node:os'
 import path from 'node:path'
 
 import {
-  nowNs, randomId, rfc3339Nano, sha256,
+  killGroup, nowNs, randomId, rfc3339Nano, sha256,
 } from '../shared/util.js'
 
 export type Labels = Record<string, string>
@@ -344,17 +344,3 @@ function signalNumber(signal: NodeJS.Signals | null): number {
   return signal ? constants.signals[signal] : 0
 }
 
-/** Signals a container's process group (its leader is the container's init); `groupOnly` once the leader is reaped. */
-function killGroup(pid: number, signal: NodeJS.Signals, groupOnly = false): void {
-  if (pid <= 0) return
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    if (groupOnly) return
-    try {
-      process.kill(pid, signal)
-    } catch {
-      // already gone
-    }
-  }
-}

@@ -9,6 +9,7 @@ import {
 import {constants} from 'node:os'
 import path from 'node:path'
 
+import {killGroup} from '../shared/util.js'
 import {Journal} from './journal.js'
 import {
   expandCommandLine,
@@ -460,20 +461,6 @@ function isSymlink(file: string): boolean {
     return lstatSync(file).isSymbolicLink() && readlinkSync(file) !== ''
   } catch {
     return false
-  }
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals, groupOnly = false): void {
-  if (pid <= 0) return
-  try {
-    process.kill(-pid, signal)
-  } catch {
-    if (groupOnly) return
-    try {
-      process.kill(pid, signal)
-    } catch {
-      // gone
-    }
   }
 }
 

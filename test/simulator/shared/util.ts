@@ -206,3 +206,18 @@ export function qosClass(spec: Record<string, unknown>): string {
   if (!any) return 'BestEffort'
   return guaranteed ? 'Guaranteed' : 'Burstable'
 }
+
+/** Signals a process group (its leader started it); the leader alone when there is no group, unless `groupOnly` (once the leader is reaped). */
+export function killGroup(pid: number, signal: NodeJS.Signals, groupOnly = false): void {
+  if (pid <= 0) return
+  try {
+    process.kill(-pid, signal)
+  } catch {
+    if (groupOnly) return
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+}
