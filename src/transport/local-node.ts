@@ -59,8 +59,8 @@ export class LocalNode implements NodeExec {
           if (child.pid !== undefined) killGroup(child.pid, 'SIGTERM')
           setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), 2000).unref()
         }, options.timeoutMs)
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+      child.stdout.on('data', options.onStdout ?? ((chunk: Buffer) => stdout.push(chunk)))
+      child.stderr.on('data', options.onStderr ?? ((chunk: Buffer) => stderr.push(chunk)))
       child.stdin.on('error', () => {})
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer)

@@ -5,6 +5,15 @@
 
 export interface RunOptions {
   /**
+   * Called with each chunk of standard error as it arrives; the result's stderr is then empty.
+   */
+  onStderr?: (chunk: Buffer) => void
+  /**
+   * Called with each chunk of standard output as it arrives (a followed log); the result's stdout
+   * is then empty, so a command that runs for hours holds no memory.
+   */
+  onStdout?: (chunk: Buffer) => void
+  /**
    * Run as root: through `sudo -n` when the node's user is not root (or the inventory says sudo).
    * A sudo that wants a password fails with SudoPasswordError (src/transport/errors.ts).
    */

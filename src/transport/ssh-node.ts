@@ -230,7 +230,7 @@ export class SshNode implements NodeExec {
     const timeoutMs = this.timeoutFor(options.timeoutMs)
     // The node stops the command a little after we give up on it, and at once if we disconnect.
     const line = remoteCommand(argv, {deadlineSeconds: timeoutMs === undefined ? 0 : (timeoutMs / 1000) + 1, sudo})
-    const result = await this.channels.use(async () => this.exec(argv, line, options.stdin, timeoutMs))
+    const result = await this.channels.use(async () => this.exec(argv, line, options, timeoutMs))
     if (sudo && sudoWantsPassword(result)) throw new SudoPasswordError(this.name, this.target.user)
     if (sudo && sudoMissing(result)) {
       throw new NodeError(this.name, 'sudo', `sudo is not installed on ${this.name}, and ${this.target.user} is not root`, [
@@ -246,7 +246,7 @@ export class SshNode implements NodeExec {
     return this.run(argv, {...options, root: true})
   }
 
-  private async exec(argv: string[], line: string, stdin: Buffer | string | undefined, timeoutMs: number | undefined): Promise<RunResult> {
+  private async exec(argv: string[], line: string, options: RunOptions, timeoutMs: number | undefined): Promise<RunResult> {
     if (this.lost) throw this.lost
     if (this.closed) throw new ConnectError(this.name, `connection to ${this.name} is closed`)
     return new Promise<RunResult>((resolve, reject) => {
@@ -271,8 +271,8 @@ export class SshNode implements NodeExec {
             stream.close()
             reject(new NodeTimeoutError(this.name, `\`${quoteArgv(argv)}\` on ${this.name} did not finish within ${formatMs(timeoutMs)}; stopped it`))
           }, timeoutMs)
-        stream.on('data', (chunk: Buffer) => stdout.push(chunk))
-        stream.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
+        stream.on('data', options.onStdout ?? ((chunk: Buffer) => stdout.push(chunk)))
+        stream.stderr.on('data', options.onStderr ?? ((chunk: Buffer) => stderr.push(chunk)))
         stream.on('exit', (exitCode: null | number, exitSignal?: string) => {
           if (typeof exitCode === 'number') code = exitCode
           else if (exitSignal) signal = exitSignal
@@ -291,8 +291,8 @@ export class SshNode implements NodeExec {
           })
         })
         stream.on('error', () => {})
-        if (stdin === undefined) stream.end()
-        else stream.end(stdin)
+        if (options.stdin === undefined) stream.end()
+        else stream.end(options.stdin)
       })
     })
   }
