@@ -13,6 +13,23 @@ export abstract class BaseCommand extends Command {
     if (code === undefined) return super.catch(asBug(err))
     return this.exit(code)
   }
+
+  async init(): Promise<void> {
+    await super.init()
+    process.once('SIGINT', () => interrupted())
+  }
+}
+
+/**
+ * Ctrl-C: say what it means and exit 130 at once. Exiting closes the SSH connections, and that is what
+ * stops the work in progress on the nodes (the watchdog of src/transport/remote-command.ts; the apply
+ * script's EXIT trap removes its temp file; a kubelet restart rolls back by itself). A second Ctrl-C
+ * meets the default handler.
+ */
+export function interrupted(stderr: NodeJS.WritableStream = process.stderr): never {
+  stderr.write('\nInterrupted: nodes reported as finished are done; on the others the work in progress stops with the connection, and no file is left half-written.\n')
+  // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit -- a signal handler: nothing else is left to run
+  process.exit(130)
 }
 
 /**

@@ -57,8 +57,10 @@ export async function applySteps(node: NodeExec, state: NodeManifests, steps: re
   const output = parseApplyOutput(result.stdout)
   if (result.code !== 0 || !output.finished) {
     const done = output.done.map(index => describeStep(steps[index]!)).join(', ')
-    const said = result.stderr.trim().split('\n').findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
-    const message = said ?? `changing ${state.dir.path} failed (exit ${result.code ?? result.signal})`
+    const lines = result.stderr.trim().split('\n').filter(Boolean)
+    const said = lines.findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
+    // Otherwise the last thing a command of the script said: "No space left on device", "Read-only file system".
+    const message = said ?? `changing ${state.dir.path} failed: ${lines.at(-1) ?? `exit ${result.code ?? result.signal}`}`
     throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: ${message}${done ? ` (done before that: ${done})` : ''}`)
   }
 
