@@ -20,8 +20,9 @@ import type {NodeExec} from '../transport/node.js'
 
 import {RemoteCommandError} from '../errors.js'
 import {
-  computeEffective, DEFAULT_MANIFEST_DIR, K3S_MANIFEST_DIR, KUBELET_FILES, type KubeletEffective, manifestDir, type ManifestDirResult, RKE2_MANIFEST_DIR, setting,
+  computeEffective, DEFAULT_MANIFEST_DIR, K3S_MANIFEST_DIR, KUBELET_FILES, type KubeletEffective, manifestDir, type ManifestDirResult, RKE2_MANIFEST_DIR,
 } from '../kubelet/effective.js'
+import {kubeletNodeName} from '../kubelet/node-name.js'
 import {checkFile, fileResult, statusOf} from '../manifest/check.js'
 import {markDuplicatePods, strayFileFinding, subdirectoryFinding} from '../manifest/directory-rules.js'
 import {fileFinding, tooLargeFinding} from '../manifest/parse.js'
@@ -258,8 +259,7 @@ export async function readNodeManifests(node: NodeExec, options: ReadNodeOptions
 /** The result for a node from what was gathered (pure). */
 export function nodeManifests(gathered: Gathered, discovery: Discovery, options: {disabledDir?: string; schema: PodSchema}): NodeManifests {
   const {dir, eff} = discovery
-  const override = String(setting(eff, 'hostname-override').value ?? '')
-  const nodeName = (override || gathered.hostname)?.toLowerCase()
+  const nodeName = kubeletNodeName(eff, gathered.hostname)
   const listing = gathered.listings.get(normalizeDir(dir.path))
   const disabledDir = options.disabledDir ?? DISABLED_DIR
   const parked = gathered.listings.get(normalizeDir(disabledDir))
