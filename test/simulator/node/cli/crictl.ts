@@ -12,7 +12,7 @@ import {rpc, RpcConnectError} from '../rpc.js'
 import {
   Exit, getopt, has, last, type Output, type ParsedArgs,
 } from './common.js'
-import {printLog} from './logs.js'
+import {parseSince, printLog} from './logs.js'
 
 const DEFAULT_ENDPOINTS = ['unix:///run/containerd/containerd.sock', 'unix:///run/crio/crio.sock', 'unix:///var/run/cri-dockerd.sock']
 
@@ -413,6 +413,14 @@ export async function crictl(argv: string[], io: Output): Promise<number> {
     }
 
     const tail = last(args, 'tail')
+    const since = last(args, 'since')
+    let sinceMs: number | undefined
+    try {
+      sinceMs = since === undefined ? undefined : parseSince(since)
+    } catch (error) {
+      throw fata(`failed to parse since time: ${(error as Error).message}`)
+    }
+
     await printLog(file, io, {
       follow: has(args, 'follow', 'f')
         ? async () => {
@@ -421,6 +429,7 @@ export async function crictl(argv: string[], io: Output): Promise<number> {
           return container.state === 'CONTAINER_RUNNING'
         }
         : undefined,
+      since: sinceMs,
       tail: tail === undefined ? undefined : Number(tail),
       timestamps: has(args, 'timestamps', 't'),
     })

@@ -12,7 +12,7 @@ import {rpc, RpcConnectError} from '../rpc.js'
 import {
   all, Exit, getopt, has, last, type Output,
 } from './common.js'
-import {printLog} from './logs.js'
+import {parseSince, printLog} from './logs.js'
 
 const API = 'v1.46'
 const PAUSE_IMAGE = 'registry.k8s.io/pause:3.10'
@@ -298,7 +298,9 @@ function matchesFilter(c: DockerContainer, filter: string): boolean {
 }
 
 export async function docker(argv: string[], io: Output): Promise<number> {
-  const args = getopt(argv, {values: ['format', 'f', 'filter', 'last', 'n', 'time', 't', 'signal', 's', 'tail', 'since', 'H', 'host']}, {})
+  // `-f`/`-t` are --follow/--timestamps (flags) for logs, --filter/--time (values) elsewhere.
+  const logs = argv.find(arg => !arg.startsWith('-')) === 'logs'
+  const args = getopt(argv, {values: ['format', 'filter', 'last', 'n', 'time', 'signal', 's', 'tail', 'since', 'H', 'host', ...(logs ? [] : ['f', 't'])]}, {})
   const [command, ...operands] = args.positional
   switch (command) {
   case 'info': {
@@ -346,10 +348,19 @@ export async function docker(argv: string[], io: Output): Promise<number> {
     if (!ref) throw new Exit(1, '"docker logs" requires exactly 1 argument.\n')
     const c = find(list, ref)
     const tail = last(args, 'tail', 'n')
+    const since = last(args, 'since')
+    let sinceMs: number | undefined
+    try {
+      sinceMs = since === undefined ? undefined : parseSince(since)
+    } catch (error) {
+      throw new Exit(1, `invalid value for "since": ${(error as Error).message}\n`)
+    }
+
     await printLog(c.logPath, io, {
       follow: has(args, 'follow', 'f')
         ? async () => find(await containers(), c.id).state === 'running'
         : undefined,
+      since: sinceMs,
       tail: tail === undefined || tail === 'all' ? undefined : Number(tail),
       timestamps: has(args, 'timestamps', 't'),
     })

@@ -5,7 +5,7 @@ import {
 
 import type {Output} from './common.js'
 
-import {sleep} from '../../shared/util.js'
+import {parseGoDuration, sleep} from '../../shared/util.js'
 
 export interface LogLine {
   stream: 'stderr' | 'stdout'
@@ -31,6 +31,21 @@ export function parseCriLog(text: string): LogLine[] {
   }
 
   return lines
+}
+
+/**
+ * `--since` of `crictl logs` and `docker logs` (docker's timetypes.GetTimestamp): a Go duration back from now
+ * ("42m", "1h30m", "1500ms"), an RFC 3339 time, or Unix seconds. Milliseconds since the epoch.
+ */
+export function parseSince(value: string, now = Date.now()): number {
+  try {
+    return now - parseGoDuration(value)
+  } catch {
+    if (/^\d+(?:\.\d+)?$/.test(value)) return Number(value) * 1000
+    const time = Date.parse(value)
+    if (Number.isNaN(time)) throw new Error(`failed to parse value ${JSON.stringify(value)} as a timestamp or duration`)
+    return time
+  }
 }
 
 export interface LogOptions {

@@ -745,7 +745,8 @@ function podFromObject(object: Json, nodeName: string, source: 'file' | 'http', 
   applyApiDefaults(pod)
   const uid = applyKubeletDefaults(pod, nodeName, source, from)
   const errors = validatePod(pod)
-  if (errors.length > 0) throw new ManifestError(`invalid pod: [${errors.join(', ')}]`, {cause: 'parsed'})
+  // fmt's %v of a field.ErrorList (a slice, no Error method): `[err1 err2]`.
+  if (errors.length > 0) throw new ManifestError(`invalid pod: [${errors.join(' ')}]`, {cause: 'parsed'})
   const reference = apiObjectReferenceError(pod)
   if (reference) throw new ManifestError(reference, {cause: 'parsed'})
   const m = pod.metadata as Json
