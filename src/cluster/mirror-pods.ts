@@ -17,6 +17,8 @@ export interface MirrorContainer {
   /** Why it is waiting or terminated (CrashLoopBackOff, Completed, Error, ...). */
   reason?: string
   restartCount: number
+  /** ISO 8601, when the running container started. */
+  startedAt?: string
   state: 'running' | 'terminated' | 'unknown' | 'waiting'
 }
 
@@ -45,7 +47,7 @@ interface ApiPod {
     conditions?: Array<{status?: string; type?: string}>
     containerStatuses?: Array<{
       name?: string; ready?: boolean; restartCount?: number
-      state?: {running?: object; terminated?: {reason?: string}; waiting?: {reason?: string}}
+      state?: {running?: {startedAt?: string}; terminated?: {reason?: string}; waiting?: {reason?: string}}
     }>
     phase?: string
   }
@@ -61,8 +63,9 @@ export function toMirrorPod(pod: ApiPod): MirrorPod {
     containers: (status.containerStatuses ?? []).map(c => {
       const state = (['running', 'waiting', 'terminated'] as const).find(key => c.state?.[key]) ?? 'unknown'
       const reason = c.state?.waiting?.reason ?? c.state?.terminated?.reason
+      const startedAt = c.state?.running?.startedAt
       return {
-        name: c.name ?? '', ready: c.ready === true, restartCount: c.restartCount ?? 0, state, ...(reason ? {reason} : {}),
+        name: c.name ?? '', ready: c.ready === true, restartCount: c.restartCount ?? 0, state, ...(reason ? {reason} : {}), ...(startedAt ? {startedAt} : {}),
       }
     }),
     created: pod.metadata?.creationTimestamp,
