@@ -7,6 +7,7 @@ import {
 } from 'node:fs/promises'
 import path from 'node:path'
 
+import {Semaphore} from '../../src/transport/semaphore.js'
 import {generateEd25519} from './keys.js'
 import {
   Node, type NodeUser, OVERLAY_DIRS, PRIVATE_DIRS, type SandboxNode,
@@ -40,6 +41,20 @@ export const KEY_PASSPHRASE = 'sp-key-passphrase'
 const SUDO_PASSWORD_HASH
   = '$6$staticpodsandbx$446DF/LbV/VaL/jQAZPTC0Z5mnzWgWRg8yv8TsllBOHBrQIf3ynkg9nwVDq687bZ.93Tn2iQgxU5xhxIHPcyj.'
 const BASTION = 'bastion'
+/** Nodes per /24 block: .1 to .253 (.254 is the bastion's in the first block). */
+const BLOCK_SIZE = 253
+/** Sandbox N owns 127.B.N.0/24 for B in FIRST_BLOCK .. FIRST_BLOCK + BLOCKS - 1. */
+const FIRST_BLOCK = 77
+const BLOCKS = 8
+export const MAX_NODES = BLOCK_SIZE * BLOCKS
+/** Nodes set up at once: hundreds at a time would starve each other past their start timeout on a small machine. */
+const STARTING_AT_ONCE = 16
+
+/** The address of the i-th node (0-based) of sandbox `index`: 127.77.N.1-253, then 127.78.N.1-253, and so on. */
+export function nodeAddress(index: number, i: number): string {
+  return `127.${FIRST_BLOCK + Math.floor(i / BLOCK_SIZE)}.${index}.${(i % BLOCK_SIZE) + 1}`
+}
+
 /** Environment variables of the test process that would leak the developer's own setup into the CLI under test. */
 const FOREIGN_ENV = /^(?:KUBECONFIG|SSH_AGENT_PID|SSH_AUTH_SOCK|STATICPOD_.*|XDG_CONFIG_HOME)$/
 
@@ -49,7 +64,7 @@ export interface SandboxOptions {
    * list puts only those nodes behind it. On loopback the nodes stay directly reachable too.
    */
   bastion?: boolean | string[]
-  /** How many nodes (named `${prefix}1`...), or their names. At most 253. */
+  /** How many nodes (named `${prefix}1`...), or their names. At most MAX_NODES (2024). */
   nodes: number | string[]
   /** Port of every sshd, each on its own address. Default 22 (2222 if a host sshd listens on *:22). */
   port?: number
@@ -105,7 +120,7 @@ function nodeNames(options: SandboxOptions): string[] {
     = typeof options.nodes === 'number'
       ? Array.from({length: options.nodes}, (_, i) => `${options.prefix ?? 'node'}${i + 1}`)
       : options.nodes
-  if (names.length === 0 || names.length > 253) throw new Error(`a sandbox has 1 to 253 nodes, not ${names.length}`)
+  if (names.length === 0 || names.length > MAX_NODES) throw new Error(`a sandbox has 1 to ${MAX_NODES} nodes, not ${names.length}`)
   for (const name of names) {
     if (!/^[a-z\d][a-z\d-]*$/i.test(name)) throw new Error(`sandbox node name ${JSON.stringify(name)} is not a hostname`)
   }
@@ -246,9 +261,9 @@ class SandboxImpl implements LiveSandbox, Sandbox {
       'staticpod-sandbox': `${USERS.sudoer} ALL=(ALL:ALL) NOPASSWD: ALL\n${USERS.passwordSudoer} ALL=(ALL:ALL) ALL\n`,
     }
     const port = options.port ?? defaultPort()
-    const nodeOf = (name: string, host: number) =>
+    const nodeOf = (name: string, address: string) =>
       new Node({
-        address: `127.77.${this.index}.${host}`,
+        address,
         dir: path.join(this.dir, 'nodes', name),
         hostname: name,
         name,
@@ -258,11 +273,12 @@ class SandboxImpl implements LiveSandbox, Sandbox {
         sudoers,
         users,
       })
-    this.nodes = names.map((name, i) => nodeOf(name, i + 1))
-    if (options.bastion) this.bastion = nodeOf(BASTION, 254)
+    this.nodes = names.map((name, i) => nodeOf(name, nodeAddress(this.index, i)))
+    if (options.bastion) this.bastion = nodeOf(BASTION, `127.${FIRST_BLOCK}.${this.index}.254`)
     // The passphrase-protected key takes ssh-keygen a while (bcrypt): make it while the nodes start. Wait for
     // everything even when something fails, so that stop() finds every node that got started.
     let publicKeys = ''
+    const starting = new Semaphore(STARTING_AT_ONCE)
     await settleAll([
       (async () => {
         const keys = await Promise.all([
@@ -271,10 +287,10 @@ class SandboxImpl implements LiveSandbox, Sandbox {
         ])
         publicKeys = keys.join('')
       })(),
-      ...this.allNodes.map(async node => {
+      ...this.allNodes.map(async node => starting.use(async () => {
         await node.init()
         await node.start()
-      }),
+      })),
     ])
     await Promise.all(this.allNodes.map(node => node.authorize(publicKeys)))
     await this.writeSshConfig(options.user ?? 'root', new Set(behindBastion))
@@ -355,8 +371,8 @@ class SandboxImpl implements LiveSandbox, Sandbox {
 }
 
 /**
- * Starts a sandbox: one sshd per node on 127.77.N.i (N: the sandbox's number, i: 1.. for the nodes, 254 for the
- * bastion), with ssh_config, known_hosts and keys written under `dir`. Needs root. Reaps stale sandboxes first.
+ * Starts a sandbox: one sshd per node on 127.77.N.i (N: the sandbox's number, i: 1..253 for the nodes, then
+ * 127.78.N.i and so on for more than 253 nodes; 127.77.N.254 for the bastion), with ssh_config, known_hosts and keys written under `dir`. Needs root. Reaps stale sandboxes first.
  */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   cleanupStale()

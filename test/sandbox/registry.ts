@@ -9,7 +9,7 @@ import {
   isRunning, kill, processCommandLine, processStartTime,
 } from './process.js'
 
-/** Every sandbox is a numbered directory here; its number N gives it the addresses 127.77.N.0/24. */
+/** Every sandbox is a numbered directory here; its number N gives it the addresses 127.77.N.0/24 (and 127.78-84.N.0/24 for more than 253 nodes). */
 export const SANDBOX_BASE = '/tmp/staticpod-sandbox'
 export const MAX_SANDBOXES = 254
 
