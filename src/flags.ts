@@ -66,6 +66,16 @@ export const nodeFlags = {
   }),
 }
 
+/** Where the commands that ask the API server (status, add --wait) find it: like kubectl. */
+export const clusterFlags = {
+  context: Flags.string({helpGroup: 'CLUSTER', helpValue: 'NAME', summary: 'The kubeconfig context to use (default: its current-context).'}),
+  kubeconfig: Flags.string({
+    helpGroup: 'CLUSTER',
+    helpValue: 'FILE',
+    summary: 'Kubeconfig for the API server (mirror pods). Default: the inventory\'s kubeconfig, else KUBECONFIG, else ~/.kube/config.',
+  }),
+}
+
 /**
  * `--timeout` of the kubelet commands: how long to wait for the kubelet's healthz after a restart
  * (2m, like kubeadm's wait), not the per-node limit of nodeFlags.

@@ -4,43 +4,68 @@
  * atomically (dot-prefixed temp file in the directory, fsync, rename), mode 0600, backing up what
  * it replaces, and never leaving two files for one pod. A file keeps its base name unless the node
  * already has a file that defines the same pod, which is then replaced in place.
+ *
+ * With a wait (--wait), each node then waits until the kubelet runs what was written
+ * (src/ops/pod-wait.ts: the mirror pod's config hash changes and its containers run, or the same seen
+ * through crictl/docker); nodes may go one at a time, stopping at the first failure (--rolling), and
+ * a node that fails its wait may get its previous files back (--rollback-on-failure).
  */
 import {readFileSync, statSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import type {NodeOptions} from '../flags.js'
 import type {PodSchema} from '../manifest/check.js'
 import type {DocumentResult, ValidateResult} from '../manifest/types.js'
-import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
+import type {FanOutEvent} from '../transport/fan-out.js'
+import type {NodeExec} from '../transport/node.js'
+import type {NodeTarget} from '../transport/target.js'
 
+import {ApiClient} from '../cluster/client.js'
+import {loadClusterAccess} from '../cluster/kubeconfig.js'
 import {UserError} from '../errors.js'
 import {checkFile} from '../manifest/check.js'
 import {resolveNodes} from '../nodes/resolve.js'
-import {runOnNodes} from '../transport/run-on-nodes.js'
+import {formatMs} from '../transport/duration.js'
+import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {
   applySteps, assertDirectory, assertPlainName, RefusedError, simulate, withFreshState,
 } from './apply.js'
+import {runInWaves, type SequencedStatus} from './kubelet-restart.js'
 import {
   type ManifestFile, type NodeManifests, podKey, type PodRef, readNodeManifests,
 } from './manifest-dir.js'
 import {type ApplyStep, sha256} from './node-scripts.js'
 import {manifestFileNameProblem} from './pod-ref.js'
+import {
+  hashesBefore, type NodeWait, podWatcher, waitForPods, waitTarget,
+} from './pod-wait.js'
 import {loadSchema, validate} from './validate.js'
 
 export interface AddOptions extends NodeOptions {
   /** Back up replaced files (--no-backup: false). */
   backup: boolean
+  /** --context: the kubeconfig context for the wait. */
+  context?: string
   cwd?: string
   /** Plan and show, change nothing. */
   dryRun: boolean
   env?: NodeJS.ProcessEnv
   home?: string
+  /** --kubeconfig, else the inventory's kubeconfig, KUBECONFIG, ~/.kube/config: for the wait. */
+  kubeconfig?: string
   /** Files, or '-' for standard input. */
   manifests: string[]
   onEvent?: (event: FanOutEvent<unknown>) => void
   readStdin(): Promise<Buffer>
+  /** A node whose wait fails gets its previous files back (needs waitMs). */
+  rollbackOnFailure?: boolean
+  /** One node at a time; the nodes after a failed one are skipped. */
+  rolling?: boolean
   /** NODES. */
   spec: string
+  /** Wait this long on each node for the kubelet to run what was written; undefined: do not wait. */
+  waitMs?: number
 }
 
 /** A manifest as read and validated locally. */
@@ -82,6 +107,18 @@ export interface AddFileResult {
   sha256: string
 }
 
+/** What --rollback-on-failure did on a node whose wait failed. */
+export interface AddRollback {
+  /** Backups of the failed files, made as they were replaced. */
+  backups: string[]
+  /** The rollback itself failed. */
+  error?: string
+  /** Files that did not exist before: removed. */
+  removed: string[]
+  /** Files put back as they were before the write. */
+  restored: string[]
+}
+
 export interface AddNodeResult {
   durationMs: number
   error?: string
@@ -91,7 +128,11 @@ export interface AddNodeResult {
   /** How the manifest directory was found: inventory, kubelet, k3s, rke2, default. */
   manifestDirSource?: string
   node: string
-  status: NodeStatus
+  rollback?: AddRollback
+  /** 'skipped': --rolling stopped at an earlier node's failure; this one was not touched. */
+  status: SequencedStatus
+  /** --wait: how, how long, and what was seen last, per pod. */
+  wait?: NodeWait
   warnings: string[]
 }
 
@@ -99,66 +140,169 @@ export type AddResult = {dryRun: boolean; manifests: LocalManifest[]; nodes: Add
 
 /** Validate, then install on every node. Never throws for a node's failure; usage errors are UserErrors. */
 export async function addManifests(options: AddOptions): Promise<AddResult> {
-  const {targets} = await resolveNodes(options)
+  const {inventory, targets} = await resolveNodes(options)
   const loaded = await loadManifests(options.manifests, options.readStdin)
   if ('invalid' in loaded) return loaded
   const {manifests, validation} = loaded
   const schema = await loadSchema()
-  const outcomes = await runOnNodes(
-    targets,
-    async (node, target) => {
-      const warnings: string[] = []
-      const read = async () => readNodeManifests(node, {inventoryManifestDir: target.manifestDir, schema})
-      let state = await read()
-      warnings.push(...state.dir.warnings)
-      assertDirectory(state)
-      const files: AddFileResult[] = []
-      for (const manifest of manifests) {
-        checkMirrorName(manifest, state, schema)
-        if (options.dryRun) {
-          const plan = planAdd(state, manifest)
-          files.push(fileResult(manifest, plan, new Map(), true))
-          warnings.push(...plan.warnings)
-          state = simulate(state, plan.steps, name => installedFile(state, manifest, name))
-          continue
-        }
-
-        // eslint-disable-next-line no-await-in-loop -- one manifest after the other, each from the state the previous one left
-        const done = await withFreshState(state, read, async current => {
-          assertDirectory(current)
-          state = current
-          const plan = planAdd(current, manifest)
-          const backups = plan.steps.length === 0 ? new Map<number, string>() : await applySteps(node, current, plan.steps, {backup: options.backup})
-          return {backups, plan}
-        })
-        files.push(fileResult(manifest, done.plan, done.backups, false))
-        warnings.push(...done.plan.warnings)
-        state = simulate(state, done.plan.steps, name => installedFile(state, manifest, name))
+  const waitMs = options.dryRun ? undefined : options.waitMs
+  const client = waitMs === undefined ? undefined : apiClient(options, inventory?.kubeconfig)
+  const job = async (node: ConnectedNode, target: NodeTarget): Promise<NodeJobResult> => {
+    const warnings: string[] = []
+    const read = async () => readNodeManifests(node, {inventoryManifestDir: target.manifestDir, schema})
+    let state = await read()
+    warnings.push(...state.dir.warnings)
+    assertDirectory(state)
+    const {nodeName} = state
+    const watch = waitMs === undefined ? undefined : await startWatch(node, nodeName, manifests, client)
+    const files: AddFileResult[] = []
+    const previous = new Map<LocalManifest, ManifestFile | undefined>()
+    for (const manifest of manifests) {
+      checkMirrorName(manifest, state, schema)
+      if (options.dryRun) {
+        const plan = planAdd(state, manifest)
+        files.push(fileResult(manifest, plan, new Map(), true))
+        warnings.push(...plan.warnings)
+        state = simulate(state, plan.steps, name => installedFile(state, manifest, name))
+        continue
       }
 
-      const changed = files.some(file => file.action !== 'unchanged')
-      return {
-        files, manifestDir: state.dir.path, manifestDirSource: state.dir.source, status: changed ? 'changed' as const : 'unchanged' as const, warnings,
-      }
-    },
-    {
-      connectTimeoutMs: options.connectTimeoutMs, onEvent: options.onEvent, parallel: options.parallel, timeoutMs: options.timeoutMs,
-    },
-  )
-  const nodes = outcomes.map((outcome): AddNodeResult => ({
-    durationMs: outcome.durationMs,
-    error: outcome.error,
-    files: outcome.result?.files ?? [],
-    hints: outcome.hints,
-    manifestDir: outcome.result?.manifestDir,
-    manifestDirSource: outcome.result?.manifestDirSource,
-    node: outcome.node,
-    status: outcome.status,
-    warnings: [...outcome.warnings, ...outcome.result?.warnings ?? []],
-  }))
+      // eslint-disable-next-line no-await-in-loop -- one manifest after the other, each from the state the previous one left
+      const done = await withFreshState(state, read, async current => {
+        assertDirectory(current)
+        state = current
+        const plan = planAdd(current, manifest)
+        const backups = plan.steps.length === 0 ? new Map<number, string>() : await applySteps(node, current, plan.steps, {backup: options.backup})
+        return {backups, plan}
+      })
+      previous.set(manifest, done.plan.previous)
+      files.push(fileResult(manifest, done.plan, done.backups, false))
+      warnings.push(...done.plan.warnings)
+      state = simulate(state, done.plan.steps, name => installedFile(state, manifest, name))
+    }
+
+    const changed = files.some(file => file.action !== 'unchanged')
+    const base = {
+      files, manifestDir: state.dir.path, manifestDirSource: state.dir.source, status: changed ? 'changed' as const : 'unchanged' as const, warnings,
+    }
+    if (!watch) return base
+    const wait = await waitForPods(watch.watcher, manifests.map((m, i) => waitTarget(m.pod, m.content, previous.get(m)?.content, files[i]!.action !== 'unchanged')), watch.before, {
+      nodeName: watch.nodeName, timeoutMs: waitMs!,
+    })
+    const failed = wait.pods.some(p => !p.ok)
+    const rollback = failed && options.rollbackOnFailure
+      ? await rollBack(node, read, manifests.map((m, i) => ({file: files[i]!, previous: previous.get(m)})))
+      : undefined
+    return {
+      ...base, failed, rollback, wait,
+    }
+  }
+
+  const fanOptions = {
+    connectTimeoutMs: options.connectTimeoutMs,
+    onEvent: options.onEvent,
+    parallel: options.rolling ? 1 : options.parallel,
+    // Waiting: --timeout is the wait; connecting, writing and a rollback get WAIT_ALLOWANCE_MS more.
+    timeoutMs: waitMs === undefined ? options.timeoutMs : waitMs + WAIT_ALLOWANCE_MS,
+  }
+  const outcomes = options.rolling ? await runInWaves(targets, job, fanOptions) : await runOnNodes(targets, job, fanOptions)
+  const nodes = outcomes.map((outcome): AddNodeResult => {
+    const r = outcome.result
+    const waitError = r?.failed ? waitFailure(outcome.node, r.wait!, waitMs!, r.rollback) : undefined
+    return {
+      durationMs: outcome.durationMs,
+      error: outcome.error ?? waitError?.error,
+      files: r?.files ?? [],
+      hints: outcome.hints ?? waitError?.hints,
+      manifestDir: r?.manifestDir,
+      manifestDirSource: r?.manifestDirSource,
+      node: outcome.node,
+      ...(r?.rollback ? {rollback: r.rollback} : {}),
+      status: r?.failed ? 'failed' : outcome.status,
+      ...(r?.wait ? {wait: r.wait} : {}),
+      warnings: [...outcome.warnings, ...r?.warnings ?? []],
+    }
+  })
   return {
     dryRun: options.dryRun, manifests, nodes, validation,
   }
+}
+
+/** What a node's job hands back. */
+interface NodeJobResult {
+  failed?: boolean
+  files: AddFileResult[]
+  manifestDir: string
+  manifestDirSource: string
+  rollback?: AddRollback
+  status: 'changed' | 'unchanged'
+  wait?: NodeWait
+  warnings: string[]
+}
+
+/** With --wait, the per-node time limit is the wait plus this, for connecting, writing and a rollback. */
+export const WAIT_ALLOWANCE_MS = 120_000
+
+/** The API client for the wait; undefined when there is no kubeconfig at all (the wait asks the nodes' runtimes). */
+function apiClient(options: AddOptions, inventoryKubeconfig: string | undefined): ApiClient | undefined {
+  const access = loadClusterAccess({
+    context: options.context, env: options.env ?? process.env, home: options.home ?? os.homedir(), kubeconfig: options.kubeconfig ?? inventoryKubeconfig,
+  })
+  return access && new ApiClient(access)
+}
+
+/** Before writing: how this node's pods will be watched, and their config hashes now. */
+async function startWatch(node: NodeExec, nodeName: string | undefined, manifests: readonly LocalManifest[], client: ApiClient | undefined) {
+  if (!nodeName) throw new RefusedError('cannot tell the name the kubelet registers this node under (no host name), so not which mirror pod to wait for')
+  const watcher = await podWatcher(node, {client, nodeName})
+  const before = await hashesBefore(watcher, manifests.map(m => waitTarget(m.pod, m.content, undefined, true)))
+  return {before, nodeName, watcher}
+}
+
+/** The error and hints of a node whose wait failed. */
+function waitFailure(node: string, wait: NodeWait, waitMs: number, rollback: AddRollback | undefined): {error: string; hints: string[]} {
+  const failed = wait.pods.filter(p => !p.ok)
+  const via = wait.method === 'api' ? 'the API server' : wait.method
+  const what = failed.map(p => `${p.mirror}: ${p.state}`).join('; ')
+  const undoneFiles = rollback ? [...rollback.restored.map(f => `restored ${f}`), ...rollback.removed.map(f => `removed ${f}`)].join(', ') : ''
+  const undone = rollback
+    ? (rollback.error ? `; the rollback failed: ${rollback.error}` : `; rolled back (${undoneFiles || 'nothing to undo'})`)
+    : ''
+  return {
+    error: `the kubelet did not run the new pod within ${formatMs(waitMs)} (asked ${via}): ${what}${undone}`,
+    hints: [
+      `See why: staticpod status ${node} ${failed.map(p => p.pod.replace(/^default\//, '')).join(' ')}, and the kubelet's journal on the node (journalctl -u kubelet).`,
+      ...(rollback ? [] : ['--rollback-on-failure puts the previous file back when the wait fails.']),
+    ],
+  }
+}
+
+/**
+ * Put back what the write replaced, through the same apply script (atomic, under the lock, checked
+ * against a fresh read): the previous content (what the backup holds, read before the write), or
+ * remove a file that did not exist. The failed file is backed up as it goes.
+ */
+async function rollBack(node: NodeExec, read: () => Promise<NodeManifests>, written: ReadonlyArray<{file: AddFileResult; previous?: ManifestFile}>): Promise<AddRollback> {
+  const out: AddRollback = {
+    backups: [], removed: [], restored: [],
+  }
+  try {
+    for (const {file, previous} of written) {
+      if (file.action === 'unchanged') continue
+      if (previous && !previous.content) throw new Error(`${previous.path}: its previous content was not read (too large); restore it from ${file.backups.join(', ') || 'a backup'}`)
+      const name = path.posix.basename(file.path)
+      const step: ApplyStep = previous?.content ? {content: previous.content, name, op: 'put'} : {name, op: 'rm'}
+      // eslint-disable-next-line no-await-in-loop -- one file after the other, each from a fresh read
+      const backups = await withFreshState(await read(), read, async current => applySteps(node, current, [step], {backup: true}))
+      out.backups.push(...backups.values())
+      if (previous) out.restored.push(file.path)
+      else out.removed.push(file.path)
+    }
+  } catch (error) {
+    out.error = (error as Error).message
+  }
+
+  return out
 }
 
 /**

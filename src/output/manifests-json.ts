@@ -64,6 +64,18 @@ export function addJson(result: Extract<AddResult, {nodes: unknown}>): unknown[]
       retired: file.retired,
       ...(file.diffs ? {diff: file.diffs.map(diff => unifiedDiff(node.node, diff, {chalk: PLAIN})).filter(Boolean).join('\n')} : {}),
     })),
+    ...(node.wait
+      ? {
+        wait: {
+          method: node.wait.method,
+          ...(node.wait.fallback ? {fallback: node.wait.fallback} : {}),
+          pods: node.wait.pods.map(pod => ({
+            pod: pod.pod, mirror: pod.mirror, ok: pod.ok, waitedMs: pod.waitedMs, hashBefore: pod.hashBefore ?? null, hashAfter: pod.hashAfter ?? null, state: pod.state,
+          })),
+        },
+      }
+      : {}),
+    ...(node.rollback ? {rollback: node.rollback} : {}),
     warnings: node.warnings,
   }))
 }

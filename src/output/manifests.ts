@@ -5,12 +5,14 @@
 // eslint-disable-next-line unicorn/import-style
 import type {ChalkInstance} from 'chalk'
 
-import type {AddResult} from '../ops/add.js'
+import type {AddNodeResult, AddResult} from '../ops/add.js'
 import type {ToggleResult} from '../ops/enable-disable.js'
 import type {LsEntry, LsResult} from '../ops/ls.js'
+import type {PodWaitResult} from '../ops/pod-wait.js'
 import type {RmResult} from '../ops/rm.js'
 
 import {printable} from '../ops/pod-ref.js'
+import {formatMs} from '../transport/duration.js'
 import {formatTable} from './table.js'
 
 /** kubectl's way of saying how old something is: 45s, 3m12s, 14m, 5h3m, 20h, 3d4h, 14d, 2y30d. */
@@ -82,12 +84,13 @@ export function lsWarnings(result: LsResult, options: {chalk: ChalkInstance}): s
   return lines
 }
 
-/** `add`: one line per node and manifest: where it went and what happened. */
+/** `add`: one line per node and manifest: where it went and what happened; with --wait, how the wait went. */
 export function renderAddTable(result: Extract<AddResult, {nodes: unknown}>, options: {chalk: ChalkInstance}): string {
-  const rows = result.nodes.flatMap(node => node.files.map(file => ({file, node})))
+  const rows = result.nodes.flatMap(node => node.files.map(file => ({file, node, wait: node.wait?.pods.find(p => p.pod === file.pod)})))
   if (rows.length === 0) return ''
   const {chalk} = options
   const would = result.dryRun ? 'would be ' : ''
+  const waited = result.nodes.some(node => node.wait)
   return formatTable(rows, [
     {header: 'node', value: ({node}) => node.node},
     {header: 'pod', value: ({file}) => file.pod},
@@ -99,7 +102,23 @@ export function renderAddTable(result: Extract<AddResult, {nodes: unknown}>, opt
     },
     {header: 'sha', value: ({file}) => file.sha256.slice(0, 12)},
     {header: 'backup', value: ({file}) => (file.backups.length > 0 ? file.backups.map(b => printable(b)).join(', ') : '-')},
+    ...(waited
+      ? [
+        {
+          header: 'wait',
+          style: (text: string, {wait}: {wait?: PodWaitResult}) => (wait?.ok ? chalk.green(text) : chalk.red(text)),
+          value: ({node, wait}: {node: AddNodeResult; wait?: PodWaitResult}) => (wait ? `${wait.ok ? 'running' : 'not running'} after ${formatMs(wait.waitedMs)} (${node.wait!.method})` : '-'),
+        },
+        {header: 'state', value: ({wait}: {wait?: PodWaitResult}) => (wait ? printable(wait.state) : '-')},
+      ]
+      : []),
   ])
+}
+
+/** `add --wait`: a line per node that was waited on through its runtime rather than the API server, saying why. */
+export function waitNotes(nodes: readonly AddNodeResult[], options: {chalk: ChalkInstance}): string[] {
+  const label = options.chalk.cyan('note')
+  return nodes.filter(node => node.wait?.fallback).map(node => `${label} ${node.node}: waited through ${node.wait!.method}, not the API server: ${printable(node.wait!.fallback!)}`)
 }
 
 /** Node-level warnings of add/rm/enable/disable for stderr. */
