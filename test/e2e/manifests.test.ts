@@ -5,7 +5,6 @@ import {expect} from 'chai'
 import {
   existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 } from 'node:fs'
-import {createServer, type Server, Socket} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -14,6 +13,7 @@ import {FIXTURES, ROOT} from '../helpers/fixtures.js'
 import {
   flat, nodeDir, type NodeDirEntry, nodeFile, type Run, staticpod, writeNodeFile,
 } from '../helpers/sandbox-cli.js'
+import {relayHostBlock, startRelay} from '../helpers/tcp-relay.js'
 import {type Sandbox, type SandboxNode, startSandbox} from '../sandbox/index.js'
 
 const MANIFESTS = path.join(FIXTURES, 'manifests-on-nodes')
@@ -238,57 +238,18 @@ describe('e2e: manifests on nodes (add, ls, rm, disable, enable)', function () {
     writeFileSync(path.join(work, 'static-web.yaml'), big)
 
     // A TCP relay to the node that cuts both sides once 1 MiB went towards the node.
-    let toNode = 0
-    let cut = false
-    const sockets: Socket[] = []
-    const relay: Server = createServer(client => {
-      const upstream = new Socket()
-      sockets.push(client, upstream)
-      upstream.connect(node.port, node.address)
-      client.on('data', (chunk: Buffer) => {
-        toNode += chunk.length
-        if (toNode > 1024 * 1024) {
-          cut = true
-          for (const socket of sockets) socket.destroy()
-          return
-        }
-
-        upstream.write(chunk)
-      })
-      upstream.on('data', (chunk: Buffer) => client.write(chunk))
-      for (const socket of [client, upstream]) {
-        socket.on('error', () => {})
-        socket.on('close', () => {
-          client.destroy()
-          upstream.destroy()
-        })
-      }
-    })
-    await new Promise<void>(resolve => {
-      relay.listen(0, '127.0.0.1', resolve)
-    })
+    const relay = await startRelay(node, {afterBytes: 1024 * 1024, mode: 'cut'})
     try {
-      const {port} = relay.address() as {port: number}
-      const [type, key] = node.knownHostsLine.split(' ').slice(1)
-      const knownHosts = path.join(work, 'known_hosts_cut')
-      writeFileSync(knownHosts, `cut-node5 ${type} ${key}\n`)
+      const knownHostsFile = path.join(work, 'known_hosts_cut')
+      const {block, knownHosts} = relayHostBlock('cut-node5', relay, node, {identityFile: sandbox.identityFile, knownHostsFile})
+      writeFileSync(knownHostsFile, knownHosts)
       const sshConfig = path.join(work, 'ssh_config_cut')
-      writeFileSync(sshConfig, [
-        'Host cut-node5',
-        '  HostName 127.0.0.1',
-        `  Port ${port}`,
-        '  User root',
-        '  HostKeyAlias cut-node5',
-        `  IdentityFile ${sandbox.identityFile}`,
-        `  UserKnownHostsFile ${knownHosts}`,
-        '  StrictHostKeyChecking yes',
-        '',
-      ].join('\n'))
+      writeFileSync(sshConfig, block)
       const run = await staticpod(['add', 'cut-node5', path.join(work, 'static-web.yaml'), '--ssh-config', sshConfig], env)
-      expect(cut, 'the relay cut the connection').to.equal(true)
+      expect(relay.faulted, 'the relay cut the connection').to.equal(true)
       expect(run.code, run.stderr).to.equal(1)
       expect(run.stderr).to.match(/cut-node5 failed/)
-      expect(run.stderr).to.include('1 of 1 node failed:')
+      expect(run.stderr).to.match(/1 of 1 node failed:\n {2}cut-node5: failed: connection to cut-node5 (?:closed by the node|lost: \w+)/)
       // The watchdog stops the script once its session is gone; its EXIT trap removes the temp file.
       let entries: NodeDirEntry[] = []
       for (let i = 0; i < 50; i++) {
@@ -307,10 +268,7 @@ describe('e2e: manifests on nodes (add, ls, rm, disable, enable)', function () {
       expect(direct.code, direct.stderr).to.equal(0)
       expect((await nodeDir(node, DEFAULT_DIR)).map(e => [e.name, e.sha256])).to.deep.equal([['static-web.yaml', sha256(big)]])
     } finally {
-      for (const socket of sockets) socket.destroy()
-      await new Promise(resolve => {
-        relay.close(resolve)
-      })
+      await relay.close()
     }
   })
 
