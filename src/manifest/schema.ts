@@ -9,11 +9,10 @@
 import type {ErrorObject, SchemaObject} from 'ajv'
 
 import {readFile} from 'node:fs/promises'
-import {createRequire} from 'node:module'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 
 import {UserError} from '../errors.js'
+import {requireBuiltinValidator} from './builtin-validator.js'
 import {withoutNulls} from './object.js'
 
 /**
@@ -61,19 +60,13 @@ const KUBERNETES_KEYWORDS = [
  */
 export const QUANTITY_FORMAT = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?\s*$/
 
-const BUILTIN_VALIDATOR = new URL('../../schemas/pod-v1.validate.cjs', import.meta.url)
-
 let builtin: PodSchemaValidator | undefined
 
-/**
- * The precompiled validator of the built-in Pod schema (loaded once, on first use). It is loaded with
- * require, not import(): importing CommonJS from ESM runs Node's export scanner over the module's
- * half megabyte of source, which took several times longer than requiring it (measured on Node 20).
- */
+/** The precompiled validator of the built-in Pod schema (loaded once, on first use). */
 export async function loadBuiltinPodValidator(): Promise<PodSchemaValidator> {
   if (!builtin) {
     try {
-      builtin = validatorOf(createRequire(import.meta.url)(fileURLToPath(BUILTIN_VALIDATOR)) as AjvValidateFunction)
+      builtin = validatorOf(requireBuiltinValidator() as AjvValidateFunction)
     } catch (error) {
       throw new Error(`cannot load the built-in Pod schema validator (run \`npm run schemas\`): ${String(error)}`)
     }
