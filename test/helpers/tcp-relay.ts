@@ -30,7 +30,7 @@ export async function startRelay(target: {address: string; port: number}, fault:
         return
       }
 
-      // stall: what the client sends is dropped (still read, so that its closing is seen and passed on).
+      // cut: both sides go. stall: dropped, but still read, so that the client closing its side is seen and passed on.
       if (fault.mode === 'cut') for (const socket of sockets) socket.destroy()
     })
     upstream.on('data', (chunk: Buffer) => {
