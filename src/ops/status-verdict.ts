@@ -20,9 +20,9 @@ export const HEALTHY_VERDICTS: ReadonlySet<Verdict> = new Set(['completed', 'run
 /** What the file says, as far as the verdict cares. */
 export interface VerdictFile {
   /** Names of spec.containers, when the file parses. */
-  containers?: string[]
+  containers?: readonly string[]
   /** Names of spec.initContainers (sidecars included). */
-  initContainers?: string[]
+  initContainers?: readonly string[]
   /** Why the kubelet refuses or skips it, for invalid and unparseable files. */
   reason?: string
   status: 'error' | 'invalid' | 'valid'
