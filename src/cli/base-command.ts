@@ -16,7 +16,12 @@ export abstract class BaseCommand extends Command {
 
   async init(): Promise<void> {
     await super.init()
-    process.once('SIGINT', () => interrupted())
+    process.once('SIGINT', () => this.interrupt())
+  }
+
+  /** Ctrl-C. A command for which it is the normal end (logs -f) overrides this; a second Ctrl-C meets the default handler. */
+  protected interrupt(): void {
+    interrupted()
   }
 }
 
