@@ -55,9 +55,9 @@ const [output] = result.outputFiles
 const code = output.text
 if (/\bimport\s*\(/.test(code)) throw new Error('the fast bundle contains a dynamic import(), which cannot run from vm.Script')
 const hash = createHash('sha256').update(code).digest('hex').slice(0, 20)
-// Caches of earlier bundles go: their names carry another hash.
+// Caches of earlier bundles go (their names carry another hash), and so does anything else left there.
+rmSync(outdir, {force: true, recursive: true})
 mkdirSync(outdir, {recursive: true})
-for (const name of readdirSync(outdir)) if (name.endsWith('.v8cache')) rmSync(path.join(outdir, name), {force: true})
 writeFileSync(bundle, `// staticpod-bundle ${hash}\n${code}`)
 
 // The cache is made in a fresh process with no NODE_OPTIONS: V8 rejects a cache made under other flags.

@@ -45,26 +45,40 @@ export function * eachContainer(spec: Obj | undefined): Generator<ContainerRef> 
  * only what changes; a manifest without nulls comes back as it is.
  */
 export function withoutNulls(value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || PRUNED.has(value)) return value
+  const pruned = prune(value)
+  PRUNED.add(pruned)
+  return pruned
+}
+
+/** Values withoutNulls() returned: a document is pruned for the rules, then again by the schema check. */
+const PRUNED = new WeakSet<object>()
+
+function prune(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
   if (Array.isArray(value)) {
     let out: undefined | unknown[]
-    for (const [i, item] of value.entries()) {
-      const pruned = withoutNulls(item)
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i]
+      const pruned = prune(item)
       if (pruned !== item) (out ??= [...value])[i] = pruned
     }
 
     return out ?? value
   }
 
+  // Every document goes through here: a for-in loop allocates nothing, Object.entries() an array per field.
   let out: Obj | undefined
-  for (const [key, field] of Object.entries(value)) {
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const field = (value as Obj)[key]
     if (field === null) {
       out ??= {...value}
       delete out[key]
       continue
     }
 
-    const pruned = withoutNulls(field)
+    const pruned = prune(field)
     if (pruned !== field) (out ??= {...value})[key] = pruned
   }
 

@@ -37,8 +37,37 @@ const int11 = new jsyaml.Type('tag:yaml.org,2002:int', {
   resolve: (data: null | string) => data !== null && INT11.test(data),
 })
 
+/**
+ * What the first character of a plain scalar says: 1, it is a string (no other type starts so);
+ * 2, a string if longer than five characters (null, Null, NULL and the booleans start with these
+ * letters); 0, it may be anything (numbers start with a digit, a sign or a dot, null may be `~`,
+ * merge is `<<`).
+ */
+const FIRST_CHARACTER = new Uint8Array(128)
+for (let code = 0; code < 128; code++) {
+  const char = String.fromCodePoint(code)
+  if (/[a-z]/i.test(char)) FIRST_CHARACTER[code] = 'nNtTfFyYoO'.includes(char) ? 2 : 1
+  else FIRST_CHARACTER[code] = /[\d+.~<-]/.test(char) ? 0 : 1
+}
+
+/**
+ * js-yaml tries each implicit type on every plain scalar, keys included, and the int and float
+ * types test a regular expression. Most scalars of a manifest are words and paths: this type, tried
+ * first, settles them with one look at the first character, and resolves nothing another type could.
+ */
+const plainString = new jsyaml.Type('tag:yaml.org,2002:str', {
+  kind: 'scalar',
+  resolve(data: null | string) {
+    if (data === null || data.length === 0) return false
+    const code = data.codePointAt(0)!
+    if (code >= 128) return true
+    const first = FIRST_CHARACTER[code]
+    return first === 1 || (first === 2 && data.length > 5)
+  },
+})
+
 const {types} = jsyaml as unknown as {types: Record<'float' | 'merge' | 'null', jsyaml.Type>}
 
 export const KUBE_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
-  implicit: [types.null, bool11, int11, types.float, types.merge],
+  implicit: [plainString, types.null, bool11, int11, types.float, types.merge],
 })
