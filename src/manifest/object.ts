@@ -47,7 +47,7 @@ export function * eachContainer(spec: Obj | undefined): Generator<ContainerRef> 
 export function withoutNulls(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || PRUNED.has(value)) return value
   const pruned = prune(value)
-  PRUNED.add(pruned)
+  PRUNED.add(pruned as object)
   return pruned
 }
 
