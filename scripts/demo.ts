@@ -8,42 +8,22 @@
 // The node is test/simulator's: a real sshd, a kubelet, a container runtime (crictl) and an API server
 // that the real kubectl talks to. staticpod is the built CLI (bin/run.js), run as a user would, with
 // HOME holding ~/.ssh/config (so `ssh my-node1` works) and ~/.kube/config.
-import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
-import {fileURLToPath} from 'node:url'
 
+import {BIN, type CliResult, spawnCapture} from '../test/helpers/cli.js'
+import {ROOT} from '../test/helpers/fixtures.js'
 import {startCluster} from '../test/simulator/index.js'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = path.join(ROOT, 'bin', 'run.js')
 const NODE = 'my-node1'
 const MIRROR = `static-web-${NODE}`
 
-/** The guide's manifest, verbatim. */
-const STATIC_WEB = `apiVersion: v1
-kind: Pod
-metadata:
-  name: static-web
-  labels:
-    role: myrole
-spec:
-  containers:
-    - name: web
-      image: nginx
-      ports:
-        - name: web
-          containerPort: 80
-          protocol: TCP
-`
+/** The guide's manifest (examples/static-web.yaml). */
+const STATIC_WEB = path.join(ROOT, 'examples', 'static-web.yaml')
 
-interface Ran {
-  code: null | number
-  stderr: string
-  stdout: string
-}
+type Ran = CliResult
 
 class StepFailed extends Error {}
 
@@ -84,19 +64,7 @@ function indent(text: string): string {
 /** Runs a command in the demo's directory and environment; prints `$ shown` and, unless quiet, its output. */
 async function sh(shown: string, command: string, args: string[], options: {quiet?: boolean} = {}): Promise<Ran> {
   if (!options.quiet) out.write(`   ${paint('36', '$')} ${shown}\n`)
-  const ran = await new Promise<Ran>((resolve, reject) => {
-    const child = spawn(command, args, {cwd: workDir, env: {...env, NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    child.on('error', reject)
-    child.on('close', code => resolve({code, stderr, stdout}))
-  })
+  const ran = await spawnCapture(command, args, {cwd: workDir, env, timeoutMs: 120_000})
   if (!options.quiet) out.write(indent(ran.stdout) + dim(indent(ran.stderr)))
   return ran
 }
@@ -224,7 +192,7 @@ async function main(): Promise<number> {
   workDir = mkdtempSync(path.join(tmpdir(), 'staticpod-demo-'))
   try {
     env = cluster.env()
-    writeFileSync(path.join(workDir, 'static-web.yaml'), STATIC_WEB)
+    copyFileSync(STATIC_WEB, path.join(workDir, 'static-web.yaml'))
     out.write(dim(`Ready. staticpod, ssh and kubectl run with HOME=${env.HOME} (its .ssh/config knows ${NODE}, its .kube/config the API server), in ${workDir}, which holds the guide's static-web.yaml.\n`))
     // eslint-disable-next-line no-await-in-loop -- one step after the other
     for (const run of STEPS) await run()

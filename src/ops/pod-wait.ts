@@ -14,7 +14,9 @@ import {isDeepStrictEqual} from 'node:util'
 import type {NodeExec} from '../transport/node.js'
 
 import {ApiClient, ApiError} from '../cluster/client.js'
-import {getMirrorPod, type MirrorPod, nodeRegistered} from '../cluster/mirror-pods.js'
+import {
+  getMirrorPod, type MirrorPod, namespaceExists, nodeRegistered,
+} from '../cluster/mirror-pods.js'
 import {mirrorPodName} from '../kubelet/node-name.js'
 import {
   asArray, asObject, asString, withoutNulls,
@@ -108,7 +110,7 @@ function apiWatcher(client: ApiClient, nodeName: string): PodWatcher {
         const name = mirrorPodName(target.pod.name, nodeName)
         try {
           const mirror = await getMirrorPod(client, target.pod.namespace, name)
-          seen.set(podKey(target.pod), mirror ? mirrorSight(mirror, target) : {running: false, state: `no mirror pod ${name} yet`})
+          seen.set(podKey(target.pod), mirror ? mirrorSight(mirror, target) : {running: false, state: await noMirror(client, name, target.pod.namespace)})
         } catch (error) {
           if (!(error instanceof ApiError)) throw error
           seen.set(podKey(target.pod), {running: false, state: `the API server did not answer: ${error.message}`})
@@ -118,6 +120,14 @@ function apiWatcher(client: ApiClient, nodeName: string): PodWatcher {
     },
     method: 'api',
   }
+}
+
+/** Why there is no mirror pod, when the API server can tell: the kubelet cannot create one in a namespace that does not exist. */
+async function noMirror(client: ApiClient, name: string, namespace: string): Promise<string> {
+  const missing = await namespaceExists(client, namespace).then(exists => !exists, () => false)
+  return missing
+    ? `no mirror pod ${name}: namespace ${namespace} does not exist in the API server, so the kubelet cannot create it there (the pod may run on the node all the same)`
+    : `no mirror pod ${name} yet`
 }
 
 /** A mirror pod as the wait sees it: its hash, and whether the target's containers all run. */

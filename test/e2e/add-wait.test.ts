@@ -116,15 +116,18 @@ describe('e2e: staticpod add --wait', function () {
   })
 
   it('--rolling: times out on the first node (exit 1, the last state seen), the others are skipped and untouched', async () => {
-    const run = await cli(['add', 'node3,node1,node2', fixture('never-runs.yaml'), '--wait', '--rolling', '--timeout', '3s', '--json'])
+    const run = await cli(['add', 'node3,node1,node2', fixture('never-runs.yaml'), fixture('in-missing-namespace.yaml'), '--wait', '--rolling', '--timeout', '3s', '--json'])
     exits(run, 1)
     const doc = report(run)
     expect(doc.map(n => [n.node, n.status])).to.deep.equal([['node3', 'failed'], ['node1', 'skipped'], ['node2', 'skipped']])
     expect(doc[0]!.error).to.match(/^the kubelet did not run the new pod within 3s \(asked the API server\): never-runs-node3: /)
-    const [pod] = doc[0]!.wait!.pods
+    const [pod, lost] = doc[0]!.wait!.pods
     expect(pod!.ok).to.equal(false)
     expect(pod!.waitedMs).to.be.at.least(3000)
     expect(pod!.state).to.match(/web (waiting|terminated) \((StartError|CrashLoopBackOff|RunContainerError)\)|no mirror pod never-runs-node3 yet|web not started/)
+    // A mirror pod in a namespace the API server does not have: never there, and the report says why.
+    expect(lost).to.deep.include({mirror: 'lost-web-node3', ok: false, pod: 'nowhere/lost-web'})
+    expect(lost!.state).to.match(/^no mirror pod lost-web-node3: namespace nowhere does not exist in the API server/)
     expect(doc[1]!.error).to.equal('skipped: an earlier node failed')
     // Without --rollback-on-failure the file stays where it failed; the skipped nodes never got it.
     expect(await nodeFile(nodes[2]!, '/etc/kubernetes/manifests/never-runs.yaml')).to.equal(readFileSync(fixture('never-runs.yaml'), 'utf8'))
