@@ -55,7 +55,7 @@ Exit status: 0 when every pod is running (or completed), 3 when any is not (like
       const out = makeChalk(colorSupported(process.stdout))
       const table = renderStatusTable(result, {chalk: out, wide: flags.output === 'wide'})
       if (table) this.log(table)
-      else if (result.nodes.some(node => node.error === undefined)) process.stderr.write(pods.length > 0 ? 'No such static pods.\n' : 'No static pods found.\n')
+      else if (result.nodes.some(node => node.error === undefined) && pods.length === 0) process.stderr.write('No static pods found.\n')
       const reasons = statusReasons(result, {chalk: out})
       if (reasons.length > 0) this.log(`\n${reasons.join('\n')}`)
     }

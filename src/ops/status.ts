@@ -116,12 +116,15 @@ export interface StatusNode {
 export interface StatusResult {
   cluster: ClusterState
   nodes: StatusNode[]
+  /** POD arguments that no node has (neither a file nor containers nor a mirror pod). */
+  unmatched: string[]
 }
 
-/** Exit status: 1 when a node (or the API server) failed, 3 when a pod is not running, else 0. */
+/** Exit status: 1 when a node (or the API server) failed, 3 when a pod is not running or a POD named is nowhere, else 0. */
 export function statusExitCode(result: StatusResult): 0 | 1 | 3 {
   if (result.nodes.some(node => node.status === 'failed' || node.status === 'unreachable')) return 1
   if (result.cluster.state === 'error') return 1
+  if (result.unmatched.length > 0) return 3
   return result.nodes.some(node => node.rows.some(row => !HEALTHY_VERDICTS.has(row.verdict))) ? 3 : 0
 }
 
@@ -181,7 +184,9 @@ export async function podStatus(options: StatusOptions): Promise<StatusResult> {
   const cluster: ClusterState = access
     ? {context: access.context, server: access.server, ...(apiError ? {error: apiError, state: 'error' as const} : {state: 'ok' as const})}
     : {state: 'none'}
-  return {cluster, nodes}
+  const rows = nodes.flatMap(node => node.rows.map(row => ({file: row.file?.file, name: row.name, namespace: row.namespace})))
+  const unmatched = selectors.filter(selector => !rows.some(row => matches([selector], row))).map(selector => selector.arg)
+  return {cluster, nodes, unmatched}
 }
 
 /** The node's mirror pods; an API server that fails is the run's apiError, a node name unknown is the node's own problem. */
@@ -246,7 +251,8 @@ export function isStaticPodUid(uid: string, mirrors: readonly MirrorPod[]): bool
   return /^[\da-f]{32}$/.test(uid) || mirrors.some(m => m.configMirror === uid)
 }
 
-function matches(selectors: readonly PodSelector[], row: {file?: string; name: string; namespace: string}): boolean {
+/** Does a row match the POD arguments (all rows when there are none)? */
+export function matches(selectors: readonly PodSelector[], row: {file?: string; name: string; namespace: string}): boolean {
   if (selectors.length === 0) return true
   return selectors.some(s => {
     if (s.kind === 'pod') return s.name === row.name && s.namespace === row.namespace
@@ -279,7 +285,7 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
   const lookup: StatusRow['mirrorLookup'] = api === 'none' ? 'no-kubeconfig' : (gathered.mirrors ? 'ok' : 'failed')
   const apiState = api === 'none' ? 'none' : (gathered.mirrors ? 'ok' : 'error')
   const mirrors = gathered.mirrors ?? []
-  const containers = gathered.containers?.filter(c => isStaticPodUid(c.podUid, mirrors))
+  const containers = gathered.containers
   const claimed = new Set<string>()
   const rows: StatusRow[] = []
 
@@ -320,7 +326,7 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
   // Orphans: static pod containers that are there now, and mirror pods, that no file accounts for.
   const suffix = `-${nodeName}`
   const orphans = new Map<string, {name: string; namespace: string}>()
-  for (const c of containers?.filter(c => c.state !== 'exited') ?? []) orphans.set(`${c.podNamespace}/${c.podName}`, {name: c.podName, namespace: c.podNamespace})
+  for (const c of containers?.filter(c => c.state !== 'exited' && isStaticPodUid(c.podUid, mirrors)) ?? []) orphans.set(`${c.podNamespace}/${c.podName}`, {name: c.podName, namespace: c.podNamespace})
   for (const m of mirrors) orphans.set(`${m.namespace}/${m.name}`, {name: m.name, namespace: m.namespace})
   for (const [key, pod] of orphans) {
     if (claimed.has(key) || !pod.name.endsWith(suffix)) continue

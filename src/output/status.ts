@@ -109,6 +109,7 @@ export function statusNotes(result: StatusResult, options: {chalk: ChalkInstance
   const lines: string[] = []
   const {cluster} = result
   if (cluster.state === 'none') lines.push('No kubeconfig (--kubeconfig, the inventory\'s kubeconfig:, KUBECONFIG or ~/.kube/config): mirror pods not looked up.')
+  for (const arg of result.unmatched) lines.push(`${label} ${printable(arg)}: no such static pod on ${result.nodes.length === 1 ? 'the node' : 'any of the nodes'}`)
   if (cluster.state === 'error') lines.push(`${label} mirror pods unknown: ${cluster.error ?? 'the API server did not answer'} (context ${cluster.context})`)
   for (const node of result.nodes) for (const warning of node.warnings) lines.push(`${label} ${node.node}: ${printable(warning)}`)
   return lines

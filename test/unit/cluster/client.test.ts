@@ -197,7 +197,7 @@ describe('cluster API client', () => {
         configMirror: 'abc',
         containers: [
           {
-            name: 'web', ready: true, restartCount: 2, state: 'running',
+            name: 'web', ready: true, restartCount: 2, startedAt: '2026-01-01T00:00:01Z', state: 'running',
           },
           {
             name: 'side', ready: false, reason: 'CrashLoopBackOff', restartCount: 5, state: 'waiting',
