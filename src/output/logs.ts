@@ -49,40 +49,36 @@ export function logNotes(node: string, result: NodeLog): string[] {
   ]
 }
 
-/** `--json`: one document for every node's container log. */
-export function logsJson(nodes: ReadonlyArray<NodeOutcome<NodeLog>>): unknown {
-  return nodes.map(outcome => ({
+/** A node's JSON entry: its outcome, and what `body` makes of its result. */
+function outcomeJson<T>(outcome: NodeOutcome<T>, body: (result: T) => object): object {
+  return {
     node: outcome.node,
     status: outcome.status,
     ...(outcome.error ? {error: outcome.error} : {}),
-    ...(outcome.result
-      ? {
-        container: outcome.result.source,
-        lines: outcome.result.lines.map(line => ({stream: line.stream, text: line.text, time: line.time ?? null})),
-        warnings: outcome.result.warnings,
-      }
-      : {}),
-  }))
+    ...(outcome.result ? body(outcome.result) : {}),
+  }
+}
+
+/** `--json`: one document for every node's container log. */
+export function logsJson(nodes: ReadonlyArray<NodeOutcome<NodeLog>>): unknown {
+  return nodes.map(outcome => outcomeJson(outcome, result => ({
+    container: result.source,
+    lines: result.lines.map(line => ({stream: line.stream, text: line.text, time: line.time ?? null})),
+    warnings: result.warnings,
+  })))
 }
 
 /** `--kubelet --json`: the kubelet's lines per node, parsed, with its reason. */
 export function kubeletJson(nodes: ReadonlyArray<NodeOutcome<NodeKubeletLines>>): unknown {
-  return nodes.map(outcome => ({
-    node: outcome.node,
-    status: outcome.status,
-    ...(outcome.error ? {error: outcome.error} : {}),
-    ...(outcome.result
-      ? {
-        file: outcome.result.pod.file ?? null,
-        lines: outcome.result.lines.map(line => ({
-          fields: line.fields, message: line.message, raw: line.raw, severity: line.severity ?? null, time: line.time ?? null,
-        })),
-        mirrorPod: outcome.result.pod.mirror ?? null,
-        namespace: outcome.result.pod.namespace ?? null,
-        pod: outcome.result.pod.name ?? null,
-        reason: outcome.result.reason ?? null,
-        source: outcome.result.source ?? null,
-      }
-      : {}),
-  }))
+  return nodes.map(outcome => outcomeJson(outcome, result => ({
+    file: result.pod.file ?? null,
+    lines: result.lines.map(line => ({
+      fields: line.fields, message: line.message, raw: line.raw, severity: line.severity ?? null, time: line.time ?? null,
+    })),
+    mirrorPod: result.pod.mirror ?? null,
+    namespace: result.pod.namespace ?? null,
+    pod: result.pod.name ?? null,
+    reason: result.reason ?? null,
+    source: result.source ?? null,
+  })))
 }

@@ -2,9 +2,8 @@
 // processes writing CRI log files behind the node's own crictl (docker on node2), and whose kubelet writes
 // its journal. One cluster for every case.
 import {expect} from 'chai'
-import {spawn} from 'node:child_process'
 
-import {BIN} from '../helpers/cli.js'
+import {runCli} from '../helpers/cli.js'
 import {eventually} from '../helpers/eventually.js'
 import {flat, type Run, staticpod} from '../helpers/sandbox-cli.js'
 import {type Cluster, type ClusterNode, startCluster} from '../simulator/index.js'
@@ -188,31 +187,33 @@ describe('e2e: staticpod logs', function () {
   })
 
   it('-f follows two nodes with [node] prefixes until Ctrl-C, which also ends the remote crictl/docker logs', async () => {
-    const child = spawn(process.execPath, [BIN, 'logs', 'node1,node2', 'kube-system/talker', '-c', 'talk', '-f', '--tail', '1'], {env: {...env, NO_COLOR: '1'}})
     let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-    })
-    const exited = new Promise<null | number>(resolve => {
-      child.on('exit', code => resolve(code))
+    let pid = 0
+    const following = runCli(['logs', 'node1,node2', 'kube-system/talker', '-c', 'talk', '-f', '--tail', '1'], {
+      env,
+      onSpawn(child) {
+        pid = child
+      },
+      onStdout(text) {
+        stdout = text
+      },
+      timeoutMs: 90_000,
     })
     try {
       // New lines from both nodes, not only the --tail one each.
       await eventually('lines from both nodes', () => {
-        for (const node of ['node1', 'node2']) expect(lines(stdout).filter(line => line.startsWith(`[${node}] `)).length, `${node}\n${stdout}\n${stderr}`).to.be.above(3)
+        for (const node of ['node1', 'node2']) expect(lines(stdout).filter(line => line.startsWith(`[${node}] `)).length, `${node}\n${stdout}`).to.be.above(3)
       }, {timeoutMs: 30_000})
       expect(await processes(node1, 'crictl logs')).to.not.deep.equal([])
       expect(await processes(node2, 'docker logs')).to.not.deep.equal([])
-      child.kill('SIGINT')
-      expect(await exited, stderr).to.equal(0)
-    } finally {
-      child.kill('SIGKILL')
+    } catch (error) {
+      process.kill(pid, 'SIGKILL')
+      throw error
     }
 
+    process.kill(pid, 'SIGINT')
+    const result = await following
+    exits(result, 0)
     expect(lines(stdout).every(line => /^\[node[12]] (?:out|err) \d+$/.test(line)), stdout).to.equal(true)
     await eventually('no remote logs process left', async () => {
       expect(await processes(node1, 'crictl logs')).to.deep.equal([])

@@ -19,6 +19,8 @@ export interface SpawnOptions {
   input?: Buffer | string
   /** Called with the child's pid once it runs (to signal it). */
   onSpawn?: (pid: number) => void
+  /** Called with the standard output so far, each time more arrives (to act on what a long run prints). */
+  onStdout?: (stdout: string) => void
   timeoutMs?: number
 }
 
@@ -49,6 +51,7 @@ export function spawnCapture(command: string, args: string[], options: SpawnOpti
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString()
+      options.onStdout?.(stdout)
     })
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString()
