@@ -18,6 +18,11 @@ import {makeChalk} from './progress.js'
 
 const PLAIN = makeChalk(false)
 
+/** A node that could not be read, in the --json arrays of `ls` and `status`: `{node, error, hints?}`. */
+export function failedNodeJson(node: {error?: string; hints?: string[]; node: string}): Record<string, unknown> {
+  return {node: node.node, error: node.error, ...(node.hints ? {hints: node.hints} : {})}
+}
+
 /**
  * `ls --json` (docs/design.md): one object per static pod per node, `{node, name, namespace, file,
  * sha256, size, modified}` plus `disabled`, `status`, `path`, `manifestDir` and `warnings`; an
@@ -25,7 +30,7 @@ const PLAIN = makeChalk(false)
  */
 export function lsJson(result: LsResult): unknown[] {
   return result.nodes.flatMap((node): unknown[] => {
-    if (node.error !== undefined) return [{node: node.node, error: node.error, ...(node.hints ? {hints: node.hints} : {})}]
+    if (node.error !== undefined) return [failedNodeJson(node)]
     return node.entries.map(entry => ({
       node: entry.node,
       name: entry.name,

@@ -9,6 +9,7 @@ import type {Verdict} from '../ops/status-verdict.js'
 import type {StatusResult, StatusRow} from '../ops/status.js'
 
 import {printable} from '../ops/pod-ref.js'
+import {failedNodeJson} from './manifests-json.js'
 import {formatAge} from './manifests.js'
 import {formatTable} from './table.js'
 
@@ -123,7 +124,7 @@ export function statusNotes(result: StatusResult, options: {chalk: ChalkInstance
  */
 export function statusJson(result: StatusResult): unknown[] {
   return result.nodes.flatMap((node): unknown[] => {
-    if (node.error !== undefined) return [{node: node.node, error: node.error, ...(node.hints ? {hints: node.hints} : {})}]
+    if (node.error !== undefined) return [failedNodeJson(node)]
     return node.rows.map(row => ({
       node: row.node,
       nodeName: node.nodeName ?? null,
