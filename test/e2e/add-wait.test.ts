@@ -63,6 +63,7 @@ describe('e2e: staticpod add --wait', function () {
         {controlPlane: true, layout: 'kubeadm', name: 'node1'},
         {layout: 'kubeadm', name: 'node2'},
         {layout: 'kubeadm', name: 'node3'},
+        {layout: 'docker', name: 'node4'},
       ],
     })
     nodes = cluster.nodes
@@ -74,45 +75,47 @@ describe('e2e: staticpod add --wait', function () {
   })
 
   it('waits through the API server until the mirror pod has the new config hash and runs', async () => {
-    const first = await cli(['add', 'node1', STATIC_WEB, '--wait', '--timeout', '30s', '--json'])
+    const first = await cli(['add', 'node1', STATIC_WEB, '--wait', '--timeout', '30s'])
     exits(first, 0)
-    const [created] = report(first)
-    expect(created!.wait!.method).to.equal('api')
-    expect(created!.wait!.fallback).to.equal(undefined)
-    const [pod] = created!.wait!.pods
-    expect(pod).to.deep.include({
-      hashBefore: null, mirror: 'static-web-node1', ok: true, pod: 'default/static-web',
-    })
-    expect(pod!.state).to.equal('Running: web running, restarts 0')
-    expect(pod!.hashAfter).to.equal(await mirrorHash('static-web-node1'))
+    expect(first.stdout).to.match(/^NODE\s+POD\s+PATH\s+RESULT\s+SHA\s+BACKUP\s+WAIT\s+STATE$/m)
+    expect(first.stdout).to.match(/^node1\s+default\/static-web\s+\/etc\/kubernetes\/manifests\/valid-static-web\.yaml\s+created\s.*\srunning after \S+ \(api\)\s+Running: web running, restarts 0$/m)
+    expect(first.stderr).to.not.include('note')
+    const hashBefore = await mirrorHash('static-web-node1')
 
     // A new version: the hash before is the old one, the hash after is the one the API shows now.
     const [replaced] = report(await cli(['add', 'node1', fixture('static-web-v2.yaml'), '--wait', '--timeout', '30s', '--json']))
     expect(replaced!.files[0]!.action).to.equal('replaced')
+    expect(replaced!.wait!.method).to.equal('api')
+    expect(replaced!.wait!.fallback).to.equal(undefined)
     const now = await mirrorHash('static-web-node1')
-    expect(now).to.not.equal(pod!.hashAfter)
-    expect(replaced!.wait!.pods[0]).to.deep.include({hashAfter: now, hashBefore: pod!.hashAfter, ok: true})
+    expect(now).to.not.equal(hashBefore)
+    expect(replaced!.wait!.pods).to.have.length(1)
+    expect(replaced!.wait!.pods[0]).to.deep.include({
+      hashAfter: now, hashBefore, mirror: 'static-web-node1', ok: true, pod: 'default/static-web', state: 'Running: web running, restarts 0',
+    })
 
     // --dry-run never waits.
     const dry = report(await cli(['add', 'node1', STATIC_WEB, '--wait', '--dry-run', '--json']))
     expect(dry[0]!.wait).to.equal(undefined)
   })
 
-  it('falls back to crictl on the node when there is no kubeconfig, and says so', async () => {
-    const run = await cli(['add', 'node2', STATIC_WEB, '--wait', '--timeout', '30s', '--json'], {KUBECONFIG: '/nonexistent/kubeconfig'})
+  it('falls back to crictl (docker on a cri-dockerd node) when there is no kubeconfig, and says so', async () => {
+    const run = await cli(['add', 'node2,node4', STATIC_WEB, '--wait', '--timeout', '30s', '--json'], {KUBECONFIG: '/nonexistent/kubeconfig'})
     exits(run, 0)
-    const [node2] = report(run)
-    expect(node2!.wait!.method).to.equal('crictl')
-    expect(node2!.wait!.fallback).to.match(/^no kubeconfig/)
-    const [pod] = node2!.wait!.pods
-    expect(pod).to.deep.include({hashBefore: null, mirror: 'static-web-node2', ok: true})
-    // The containers' io.kubernetes.pod.uid is the config hash the API server shows.
-    expect(pod!.hashAfter).to.equal(await eventually('mirror pod static-web-node2', async () => mirrorHash('static-web-node2')))
+    const doc = report(run)
+    expect(doc.map(n => [n.node, n.wait!.method])).to.deep.equal([['node2', 'crictl'], ['node4', 'docker']])
+    for (const node of doc) {
+      expect(node.wait!.fallback).to.match(/^no kubeconfig/)
+      const [pod] = node.wait!.pods
+      const mirror = `static-web-${node.node}`
+      expect(pod).to.deep.include({hashBefore: null, mirror, ok: true})
+      // The containers' io.kubernetes.pod.uid is the config hash the API server shows.
+      // eslint-disable-next-line no-await-in-loop -- two nodes
+      expect(pod!.hashAfter).to.equal(await eventually(`mirror pod ${mirror}`, async () => mirrorHash(mirror)))
+    }
 
-    const text = await cli(['add', 'node2', fixture('static-web-v2.yaml'), '--wait', '--timeout', '30s'], {KUBECONFIG: '/nonexistent/kubeconfig'})
-    exits(text, 0)
-    expect(text.stderr).to.include('note node2: waited through crictl, not the API server: no kubeconfig')
-    expect(text.stdout).to.match(/running after \S+ \(crictl\)\s+web running, restarts 0$/m)
+    expect(run.stderr).to.include('note node2: waited through crictl, not the API server: no kubeconfig')
+    expect(run.stderr).to.include('note node4: waited through docker, not the API server: no kubeconfig')
   })
 
   it('--rolling: times out on the first node (exit 1, the last state seen), the others are skipped and untouched', async () => {
