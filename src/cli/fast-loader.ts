@@ -1,5 +1,5 @@
 import {
-  mkdirSync, readFileSync, renameSync, writeFileSync,
+  mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync,
 } from 'node:fs'
 import module, {createRequire} from 'node:module'
 import path from 'node:path'
@@ -42,7 +42,11 @@ export function loadFastPath(): FastPath {
   }
 
   const script = compile(source)
-  process.once('exit', () => save(script, userCacheFile(id)))
+  process.once('exit', () => {
+    const file = userCacheFile(id)
+    save(script, file)
+    removeOtherBundles(path.dirname(file), id)
+  })
   return run(script)
 }
 
@@ -101,6 +105,17 @@ function readOrUndefined(file: string): Buffer | undefined {
     return readFileSync(file)
   } catch {
     return undefined
+  }
+}
+
+/** Caches of earlier bundles (other versions of staticpod) are of no more use. */
+function removeOtherBundles(dir: string, id: string): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('validate.') && name.endsWith('.v8cache') && !name.startsWith(`validate.${id}.`)) rmSync(path.join(dir, name), {force: true})
+    }
+  } catch {
+    // Left for the next run to clean.
   }
 }
 
