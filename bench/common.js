@@ -1,6 +1,9 @@
 // Shared by the bench scripts: where the built CLI is, and a clear failure when it is not there.
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, writeFileSync} from 'node:fs'
+import {
+  existsSync, mkdirSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs'
+import {cpus, loadavg, tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -41,4 +44,33 @@ export function saveResult(name, data) {
   const file = path.join(dir, `${name}.json`)
   writeFileSync(file, `${JSON.stringify({date: new Date().toISOString(), node: process.version, ...data}, null, 2)}\n`)
   return path.relative(root, file)
+}
+
+/**
+ * The machine's load, to print beside the figures: on a shared machine, other processes competing
+ * for the cores stretch every wall-clock time.
+ */
+export function machineLoad() {
+  return {cores: cpus().length, loadAverage1m: loadavg()[0]}
+}
+
+export function describeLoad(start, end) {
+  return `machine: ${start.cores} cores, 1-minute load average ${start.loadAverage1m.toFixed(1)} at the start, ${end.loadAverage1m.toFixed(1)} at the end`
+}
+
+/**
+ * CPU time (user + system, all threads) of one run, in ms, by `perf stat` (task-clock); undefined
+ * where perf is missing or not allowed. Less sensitive to other processes than wall-clock time,
+ * though not immune (shared caches). Runs of its own: perf's start-up must not add to timed runs.
+ */
+export function cpuMs(args) {
+  const out = path.join(tmpdir(), `staticpod-bench-perf-${process.pid}`)
+  try {
+    const child = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '-o', out, process.execPath, ...args], {cwd: root, env: benchEnv()})
+    const line = child.error || !existsSync(out) ? undefined : readFileSync(out, 'utf8').split('\n').find(l => l.includes('task-clock'))
+    const ms = Number(line?.split(',')[0])
+    return Number.isFinite(ms) ? ms : undefined
+  } finally {
+    rmSync(out, {force: true})
+  }
 }

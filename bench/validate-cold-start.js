@@ -9,7 +9,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 
 import {
-  benchEnv, median, missingCli, root, runJs, saveResult,
+  benchEnv, cpuMs, describeLoad, machineLoad, median, missingCli, root, runJs, saveResult,
 } from './common.js'
 
 const TARGET = 1.5
@@ -41,6 +41,7 @@ function main() {
   if (first.status === 1) console.error(`note: ${example} is reported invalid; timing it anyway:\n${first.stdout}`)
   timed(['-e', '0'])
 
+  const loadAtStart = machineLoad()
   const bare = []
   const cli = []
   for (let i = 0; i < runs; i++) {
@@ -54,18 +55,37 @@ function main() {
     cli.push(run.ms)
   }
 
+  // CPU time, in runs of its own (alternating too), where perf is there.
+  const bareCpu = []
+  const cliCpu = []
+  for (let i = 0; i < runs; i++) {
+    const bareMs = cpuMs(['-e', '0'])
+    const cliMs = cpuMs(validateArgs)
+    if (bareMs === undefined || cliMs === undefined) break
+    bareCpu.push(bareMs)
+    cliCpu.push(cliMs)
+  }
+
+  const load = describeLoad(loadAtStart, machineLoad())
   const bareMedian = median(bare)
   const cliMedian = median(cli)
   const ratio = cliMedian / bareMedian
   const verdict = ratio <= TARGET ? 'within' : 'OVER'
   console.log(`cold start, median of ${runs} alternating runs each (node ${process.version})`)
+  console.log(`  ${load}`)
   const label = `node bin/run.js validate ${example}`
   const row = (name, values, middle) => `  ${name.padEnd(label.length)}  ${middle.toFixed(1).padStart(7)} ms  (min ${Math.min(...values).toFixed(1)})`
   console.log(row('node -e 0', bare, bareMedian))
   console.log(row(label, cli, cliMedian))
   console.log(`  ratio ${ratio.toFixed(2)}x: ${verdict} the ${TARGET}x target (+${(cliMedian - bareMedian).toFixed(1)} ms over bare node)`)
+  let cpu
+  if (cliCpu.length > 0) {
+    cpu = {bareMedianMs: median(bareCpu), cliMedianMs: median(cliCpu), ratio: median(cliCpu) / median(bareCpu)}
+    console.log(`  CPU time (perf task-clock, ${cliCpu.length} more runs each): ${cpu.bareMedianMs.toFixed(1)} ms vs ${cpu.cliMedianMs.toFixed(1)} ms, ratio ${cpu.ratio.toFixed(2)}x`)
+  }
+
   const saved = saveResult('validate-cold-start', {
-    bareMedianMs: bareMedian, bareMs: bare, cliMedianMs: cliMedian, cliMs: cli, ratio, runs, target: TARGET,
+    bareMedianMs: bareMedian, bareMs: bare, cliMedianMs: cliMedian, cliMs: cli, cpu, load, ratio, runs, target: TARGET,
   })
   console.log(`  (all timings in ${saved})`)
   return 0

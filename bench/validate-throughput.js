@@ -16,7 +16,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {
-  benchEnv, median, missingCli, root, runJs, saveResult,
+  benchEnv, describeLoad, machineLoad, median, missingCli, root, runJs, saveResult,
 } from './common.js'
 
 const TARGET = 10_000
@@ -149,9 +149,11 @@ function main() {
     const one = path.join(scratch, 'one')
     mkdirSync(one)
     writeFileSync(path.join(one, 'static-pod.yaml'), manifest(0)[0])
+    const loadAtStart = machineLoad()
     const fixed = median([0, 1, 2].map(() => runOnce(one, scratch).seconds))
 
     const {child, rssKiB, rssUnit, seconds} = runOnce(dir, scratch)
+    const load = describeLoad(loadAtStart, machineLoad())
     if (child.status !== 0 && child.status !== 1) {
       console.error(`validate-throughput: validate failed (exit ${child.status ?? child.signal}):\n${child.stderr}`)
       return 2
@@ -175,6 +177,7 @@ function main() {
     const netRate = seconds > fixed ? (summary.documents - 1) / (seconds - fixed) : Number.POSITIVE_INFINITY
     const meets = value => (value >= TARGET ? 'meets' : 'BELOW')
     console.log(`throughput: one process, ${count} manifests (${invalid} invalid), --format json (node ${process.version})`)
+    console.log(`  ${load}`)
     console.log(`  wall clock        ${(seconds * 1000).toFixed(0)} ms, start-up included`)
     console.log(`  documents/s       ${Math.round(rate).toLocaleString('en-US')}: ${meets(rate)} the ${TARGET.toLocaleString('en-US')}/s target`)
     console.log(`  fixed cost        ${(fixed * 1000).toFixed(0)} ms (median of 3 runs on one manifest)`)
@@ -182,7 +185,7 @@ function main() {
     console.log(`  peak RSS          ${(rssKiB / 1024).toFixed(1)} MiB [${rssUnit}]`)
     console.log(`  summary           ${JSON.stringify(summary)}`)
     const saved = saveResult('validate-throughput', {
-      count, documentsPerSecond: rate, fixedSeconds: fixed, invalid, netDocumentsPerSecond: netRate, peakRssKiB: rssKiB, seconds, summary, target: TARGET,
+      count, documentsPerSecond: rate, fixedSeconds: fixed, invalid, load, netDocumentsPerSecond: netRate, peakRssKiB: rssKiB, seconds, summary, target: TARGET,
     })
     console.log(`  (saved in ${saved})`)
     return 0
