@@ -31,7 +31,7 @@ import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {
   applySteps, assertDirectory, assertPlainName, RefusedError, simulate, withFreshState,
 } from './apply.js'
-import {runInWaves, type SequencedStatus} from './kubelet-restart.js'
+import {failedAsReported, runInWaves, type SequencedStatus} from './kubelet-restart.js'
 import {
   type ManifestFile, type NodeManifests, podKey, type PodRef, readNodeManifests,
 } from './manifest-dir.js'
@@ -198,9 +198,10 @@ export async function addManifests(options: AddOptions): Promise<AddResult> {
     }
   }
 
+  const {onEvent} = options
   const fanOptions = {
     connectTimeoutMs: options.connectTimeoutMs,
-    onEvent: options.onEvent,
+    onEvent: onEvent && ((event: FanOutEvent<NodeJobResult>) => onEvent(event.type === 'done' ? failedAsReported(event) : event)),
     parallel: options.rolling ? 1 : options.parallel,
     // Waiting: --timeout is the wait; connecting, writing and a rollback get WAIT_ALLOWANCE_MS more.
     timeoutMs: waitMs === undefined ? options.timeoutMs : waitMs + WAIT_ALLOWANCE_MS,

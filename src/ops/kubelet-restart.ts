@@ -8,7 +8,7 @@
  * Also the building blocks `kubelet flags --restart` uses: restartAndWait and kubeletJournal.
  */
 import type {NodeOptions} from '../flags.js'
-import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
+import type {FanOutDone, FanOutEvent, NodeStatus} from '../transport/fan-out.js'
 import type {NodeExec} from '../transport/node.js'
 import type {NodeTarget} from '../transport/target.js'
 
@@ -325,10 +325,7 @@ export async function runInWaves<T extends {failed?: boolean}>(
     }
 
     done++
-    const failed = event.outcome.result?.failed === true
-    options.onEvent!({
-      ...event, done, outcome: failed ? {...event.outcome, status: 'failed'} : event.outcome, total: targets.length,
-    })
+    options.onEvent!({...failedAsReported(event), done, total: targets.length})
   })
   for (let i = 0; i < targets.length; i += options.parallel) {
     const wave = targets.slice(i, i + options.parallel)
@@ -354,6 +351,11 @@ export async function runInWaves<T extends {failed?: boolean}>(
   }
 
   return out
+}
+
+/** A node whose job reported `{failed: true}` shows as failed in the progress. */
+export function failedAsReported<T extends {failed?: boolean}>(event: FanOutDone<T>): FanOutDone<T> {
+  return event.outcome.result?.failed === true ? {...event, outcome: {...event.outcome, status: 'failed'}} : event
 }
 
 /** 0 when every node succeeded, else 1 (a skipped node means an earlier one failed). */

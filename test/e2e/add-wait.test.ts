@@ -148,6 +148,7 @@ describe('e2e: staticpod add --wait', function () {
     exits(run, 1)
     const [node1] = report(run)
     expect(node1!.status).to.equal('failed')
+    expect(run.stderr).to.match(/^\[1\/1\] node1 failed /m)
     expect(node1!.rollback).to.deep.include({removed: ['/etc/kubernetes/manifests/never-runs.yaml'], restored: [file]})
     expect(node1!.rollback!.error).to.equal(undefined)
     expect(node1!.error).to.match(/; rolled back \(restored \/etc\/kubernetes\/manifests\/valid-static-web\.yaml, removed \/etc\/kubernetes\/manifests\/never-runs\.yaml\)$/)
