@@ -73,25 +73,13 @@ Exit status: 0 when every node answered, 1 when any failed (no such pod or conta
     let outcomes: ReadonlyArray<NodeOutcome<unknown>>
     if (flags.follow) outcomes = await this.follow(options, flags.kubelet, {prefix: flags.prefix, timestamps: flags.timestamps})
     else if (flags.kubelet) {
-      const {nodes} = await readKubeletLines(options)
-      const several = flags.prefix ?? nodes.length > 1
-      if (flags.json) this.log(JSON.stringify(kubeletJson(nodes), null, 2))
-      for (const outcome of flags.json ? [] : nodes) {
-        for (const line of outcome.result?.lines ?? []) this.log(formatKubeletLine(outcome.node, line, {prefix: several}))
-        for (const note of outcome.result ? kubeletNotes(outcome.node, outcome.result) : []) process.stderr.write(`${note}\n`)
-      }
-
-      outcomes = nodes
+      outcomes = this.print((await readKubeletLines(options)).nodes, flags, {
+        json: kubeletJson, lines: (node, result, prefix) => result.lines.map(line => formatKubeletLine(node, line, {prefix})), notes: kubeletNotes,
+      })
     } else {
-      const {nodes} = await readLogs(options)
-      const several = flags.prefix ?? nodes.length > 1
-      if (flags.json) this.log(JSON.stringify(logsJson(nodes), null, 2))
-      for (const outcome of flags.json ? [] : nodes) {
-        for (const line of outcome.result?.lines ?? []) this.log(formatLogLine(outcome.node, line, {prefix: several, timestamps: flags.timestamps}))
-        for (const note of outcome.result ? logNotes(outcome.node, outcome.result) : []) process.stderr.write(`${note}\n`)
-      }
-
-      outcomes = nodes
+      outcomes = this.print((await readLogs(options)).nodes, flags, {
+        json: logsJson, lines: (node, result, prefix) => result.lines.map(line => formatLogLine(node, line, {prefix, timestamps: flags.timestamps})), notes: logNotes,
+      })
     }
 
     const summary = formatSummary(outcomes, {chalk: makeChalk(colorSupported(process.stderr))})
@@ -145,5 +133,22 @@ Exit status: 0 when every node answered, 1 when any failed (no such pod or conta
       process.off('SIGTERM', stop)
       this.following = undefined
     }
+  }
+
+  /** Every node's lines (one node after the other) or the --json document, and the notes about each on stderr. */
+  private print<T>(nodes: ReadonlyArray<NodeOutcome<T>>, flags: {json: boolean; prefix?: boolean}, as: {
+    json: (nodes: ReadonlyArray<NodeOutcome<T>>) => unknown
+    lines: (node: string, result: T, prefix: boolean) => string[]
+    notes: (node: string, result: T) => string[]
+  }): ReadonlyArray<NodeOutcome<T>> {
+    const prefix = flags.prefix ?? nodes.length > 1
+    if (flags.json) this.log(JSON.stringify(as.json(nodes), null, 2))
+    for (const {node, result} of nodes) {
+      if (result === undefined) continue
+      if (!flags.json) for (const line of as.lines(node, result, prefix)) this.log(line)
+      for (const note of as.notes(node, result)) process.stderr.write(`${note}\n`)
+    }
+
+    return nodes
   }
 }

@@ -25,11 +25,14 @@ const HEADER = 'staticpod-kubelet-log '
 
 /**
  * $1 lines (0: all), $2 since in seconds (0: no limit; the journal only), $3 follow (1) or not (0),
- * then fixed strings, one of which a line must contain (none: every line). Prints
+ * $4 how many log files follow, the log files to try when the journal has nothing, then fixed
+ * strings, one of which a line must contain (none: every line). Prints
  * `staticpod-kubelet-log SOURCE` (journalctl, a file, or none), then the lines. Following prints the
  * last lines first, then new ones until the session ends (the transport's watchdog stops it).
  */
-export const KUBELET_LOG_SCRIPT = `n=$1 s=$2 f=$3; shift 3
+export const KUBELET_LOG_SCRIPT = `n=$1 s=$2 f=$3 k=$4; shift 4
+files=
+while [ "$k" -gt 0 ]; do files="$files $1"; shift; k=$((k-1)); done
 pat=
 for p do
   if [ -z "$pat" ]; then pat=$p; else pat="$pat
@@ -48,7 +51,7 @@ if command -v journalctl >/dev/null 2>&1 && [ -n "$(journalctl -q --no-pager -o 
   [ "$f" = 1 ] && journalctl -q --no-pager -o short-iso $units -f -n 0 | keep
   exit 0
 fi
-for file in ${KUBELET_LOG_FILES.join(' ')}; do
+for file in $files; do
   [ -f "$file" ] || continue
   echo "${HEADER}$file"
   tail -n 500000 "$file" | keep | last
@@ -74,9 +77,22 @@ export interface KubeletLog {
   source?: string
 }
 
-export function kubeletLogArgv(options: KubeletLogOptions & {follow?: boolean}): string[] {
+/** `logFiles`: where to look when the journal has nothing (default KUBELET_LOG_FILES; paths without spaces). */
+export function kubeletLogArgv(options: KubeletLogOptions & {follow?: boolean; logFiles?: readonly string[]}): string[] {
   const since = options.sinceMs === undefined ? 0 : Math.max(1, Math.ceil(options.sinceMs / 1000))
-  return ['sh', '-c', KUBELET_LOG_SCRIPT, 'staticpod-kubelet-log', String(options.tail ?? 0), String(since), options.follow ? '1' : '0', ...(options.grep ?? []).filter(Boolean)]
+  const files = options.logFiles ?? KUBELET_LOG_FILES
+  return [
+    'sh',
+    '-c',
+    KUBELET_LOG_SCRIPT,
+    'staticpod-kubelet-log',
+    String(options.tail ?? 0),
+    String(since),
+    options.follow ? '1' : '0',
+    String(files.length),
+    ...files,
+    ...(options.grep ?? []).filter(Boolean),
+  ]
 }
 
 /** The source named by the script's first line; undefined for "none". */

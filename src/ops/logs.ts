@@ -21,7 +21,7 @@ import {mirrorPodName} from '../kubelet/node-name.js'
 import {resolveNodes} from '../nodes/resolve.js'
 import {containersOfPod, latestContainers, type RuntimeContainer} from '../runtime/containers.js'
 import {
-  type LogLine, logsArgv, parseLogLine, parseLogOutput,
+  type LogLine, logsArgv, parseLogLine, parseLogOutput, worthShowing,
 } from '../runtime/logs.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {listContainers, type RuntimeName} from './containers.js'
@@ -129,8 +129,8 @@ export async function followLogs(options: FollowOptions): Promise<{nodes: Array<
     const warnings: string[] = []
     const readers = (['stdout', 'stderr'] as const).map(stream => lineReader(raw => {
       const line = parseLogLine(raw, stream)
-      if ('message' in line) warnings.push(line.message)
-      else options.onLine(node.name, line)
+      if (!('message' in line)) options.onLine(node.name, line)
+      else if (worthShowing(line.message)) warnings.push(line.message)
     }))
     const run = node.run(argv, {onStderr: chunk => readers[1]!.push(chunk), onStdout: chunk => readers[0]!.push(chunk), root: true})
     const result = await untilAborted(run, options.signal)

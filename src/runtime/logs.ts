@@ -38,6 +38,14 @@ export function logsArgv(runtime: RuntimeName, id: string, options: LogsArgvOpti
   ]
 }
 
+/** crictl's warning on every call where no endpoint is configured (Fedora's layout): noise, not news. */
+const DEFAULT_ENDPOINT_WARNING = /(?:runtime|image) connect using default endpoints/
+
+/** Is a message of the runtime CLI worth showing? */
+export function worthShowing(message: string): boolean {
+  return message.trim() !== '' && !DEFAULT_ENDPOINT_WARNING.test(message)
+}
+
 const TIMESTAMPED = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})) ?(.*)$/s
 
 /** One printed line: the container's (with its time) or, on stderr without a time, the CLI's own. */
@@ -69,9 +77,8 @@ export function parseLogOutput(stdout: string, stderr: string): {lines: LogLine[
     if (raws.at(-1) === '') raws.pop()
     for (const raw of raws) {
       const line = parseLogLine(raw, stream)
-      if ('message' in line) {
-        if (line.message.trim()) messages.push(line.message)
-      } else lines.push(line)
+      if (!('message' in line)) lines.push(line)
+      else if (worthShowing(line.message)) messages.push(line.message)
     }
 
     return lines

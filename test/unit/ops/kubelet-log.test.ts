@@ -53,12 +53,14 @@ describe('kubelet log script', () => {
     expect(run({sinceMs: 90_500}).args.split('\n')[1]).to.equal('-q --no-pager -o short-iso -u kubelet -u k3s -u k3s-agent --since=-91s')
   })
 
-  it('says so when there is neither a kubelet journal nor a log file', () => {
+  it('reads the first log file there is when the journal has no kubelet entries, else says there is none', () => {
     writeFileSync(path.join(dir, 'journalctl'), '#!/bin/sh\nexit 0\n')
-    // The log files are absolute paths: only meaningful where the test machine has none of them.
-    const stdout = execFileSync('sh', kubeletLogArgv({}).slice(1), {encoding: 'utf8', env: {...process.env, PATH: `${dir}:${process.env.PATH}`}})
-    if (stdout.startsWith('staticpod-kubelet-log /')) return
-    expect(stdout).to.equal('staticpod-kubelet-log none\n')
+    const file = path.join(dir, 'kubelet.log')
+    writeFileSync(file, `${lines.map(line => line.replace(/^.*?kubelet\[7]: /, '')).join('\n')}\n`)
+    const logFiles = [path.join(dir, 'absent.log'), file]
+    const read = (options: Parameters<typeof kubeletLogArgv>[0]): string => execFileSync('sh', kubeletLogArgv(options).slice(1), {encoding: 'utf8', env: {...process.env, PATH: `${dir}:${process.env.PATH}`}})
+    expect(read({grep: ['a.yaml'], logFiles, tail: 1})).to.equal(`staticpod-kubelet-log ${file}\nE1130 00:22:05.1 7 file.go:224] "Could not process manifest file" err="y" path="/etc/kubernetes/manifests/a.yaml"\n`)
+    expect(read({logFiles: [path.join(dir, 'absent.log')]})).to.equal('staticpod-kubelet-log none\n')
   })
 
   it('parses the source line', () => {
