@@ -274,33 +274,59 @@ interface NodeRows {
   warnings: string[]
 }
 
+/** A pod a node's row is about: one defined by a file of the manifest directory, or an orphan. */
+interface NodePod {
+  file?: ManifestFile
+  name: string
+  namespace: string
+}
+
+export interface NodePodsInput {
+  containers?: readonly RuntimeContainer[]
+  files: readonly ManifestFile[]
+  mirrors: readonly MirrorPod[]
+  nodeName: string
+  selectors: readonly PodSelector[]
+}
+
+/**
+ * The pods of a node (pure): one per file of the manifest directory, in its order, then the
+ * orphans: static pod containers that are there now and mirror pods that no file accounts for.
+ */
+export function nodePods(input: NodePodsInput): NodePod[] {
+  const {mirrors, nodeName, selectors} = input
+  const pods: NodePod[] = input.files.filter(file => file.kind === 'file')
+  .map(file => ({file, name: file.pod?.name ?? file.name, namespace: file.pod?.namespace ?? 'default'}))
+  const claimed = new Set(pods.map(pod => `${pod.namespace}/${mirrorPodName(pod.name, nodeName)}`))
+  const suffix = `-${nodeName}`
+  const orphans = new Map<string, NodePod>()
+  const live = input.containers?.filter(c => c.state !== 'exited' && isStaticPodUid(c.podUid, mirrors)) ?? []
+  for (const {name, namespace} of [...live.map(c => ({name: c.podName, namespace: c.podNamespace})), ...mirrors]) {
+    const key = `${namespace}/${name}`
+    if (!claimed.has(key) && name.endsWith(suffix)) orphans.set(key, {name: name.slice(0, -suffix.length), namespace})
+  }
+
+  return [...pods, ...orphans.values()].filter(pod => matches(selectors, {file: pod.file?.name, name: pod.name, namespace: pod.namespace}))
+}
+
 /** One node's rows: a row per file of the manifest directory, then the orphans. */
 async function statusNode(node: string, gathered: Gathered, context: NodeContext): Promise<NodeRows> {
-  const {api, facts, selectors} = context
   const {manifests} = gathered
   const nodeName = manifests.nodeName ?? node.toLowerCase()
-  const warnings: string[] = []
-  if (gathered.containersError) warnings.push(`containers: ${gathered.containersError}`)
-  if (gathered.mirrorsError) warnings.push(`mirror pods: ${gathered.mirrorsError}`)
-  const lookup: StatusRow['mirrorLookup'] = api === 'none' ? 'no-kubeconfig' : (gathered.mirrors ? 'ok' : 'failed')
-  const apiState = api === 'none' ? 'none' : (gathered.mirrors ? 'ok' : 'error')
   const mirrors = gathered.mirrors ?? []
-  const containers = gathered.containers
-  const claimed = new Set<string>()
-  const rows: StatusRow[] = []
-
-  const addRow = async (name: string, namespace: string, file?: ManifestFile): Promise<void> => {
+  const {containers} = gathered
+  const lookup: StatusRow['mirrorLookup'] = context.api === 'none' ? 'no-kubeconfig' : (gathered.mirrors ? 'ok' : 'failed')
+  const api = ({failed: 'error', 'no-kubeconfig': 'none', ok: 'ok'} as const)[lookup]
+  const row = async ({file, name, namespace}: NodePod): Promise<StatusRow> => {
     const mirrorName = mirrorPodName(name, nodeName)
-    const key = `${namespace}/${mirrorName}`
-    claimed.add(key)
     const mine = containers?.filter(c => c.podName === mirrorName && c.podNamespace === namespace)
     const mirror = mirrors.find(m => m.name === mirrorName && m.namespace === namespace)
     const input = {
-      api: apiState, containers: mine, file: file ? verdictFile(file) : undefined, mirror, namespace,
-    } as const
+      api, containers: mine, file: file ? verdictFile(file) : undefined, mirror, namespace,
+    }
     let result = podVerdict(input)
-    if (result.verdict === 'mirror-missing') result = podVerdict({...input, mirrorFacts: await facts.facts(nodeName, namespace)})
-    rows.push({
+    if (result.verdict === 'mirror-missing') result = podVerdict({...input, mirrorFacts: await context.facts.facts(nodeName, namespace)})
+    return {
       containers: mine === undefined ? null : result.current.map(c => statusContainer(c, mirror)),
       file: file ? statusFile(file, manifests.now) : null,
       mirror: mirror ?? null,
@@ -311,33 +337,18 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
       node,
       ...(result.reason ? {reason: result.reason} : {}),
       verdict: result.verdict,
-    })
+    }
   }
 
-  for (const file of manifests.files) {
-    if (file.kind !== 'file') continue
-    const name = file.pod?.name ?? file.name
-    const namespace = file.pod?.namespace ?? 'default'
-    if (!matches(selectors, {file: file.name, name, namespace})) continue
-    // eslint-disable-next-line no-await-in-loop -- facts are cached; rows keep the directory's order
-    await addRow(name, namespace, file)
-  }
-
-  // Orphans: static pod containers that are there now, and mirror pods, that no file accounts for.
-  const suffix = `-${nodeName}`
-  const orphans = new Map<string, {name: string; namespace: string}>()
-  for (const c of containers?.filter(c => c.state !== 'exited' && isStaticPodUid(c.podUid, mirrors)) ?? []) orphans.set(`${c.podNamespace}/${c.podName}`, {name: c.podName, namespace: c.podNamespace})
-  for (const m of mirrors) orphans.set(`${m.namespace}/${m.name}`, {name: m.name, namespace: m.namespace})
-  for (const [key, pod] of orphans) {
-    if (claimed.has(key) || !pod.name.endsWith(suffix)) continue
-    const name = pod.name.slice(0, -suffix.length)
-    if (!matches(selectors, {name, namespace: pod.namespace})) continue
-    // eslint-disable-next-line no-await-in-loop
-    await addRow(name, pod.namespace)
-  }
-
+  const pods = nodePods({
+    containers, files: manifests.files, mirrors, nodeName, selectors: context.selectors,
+  })
+  const warnings = [
+    ...(gathered.containersError ? [`containers: ${gathered.containersError}`] : []),
+    ...(gathered.mirrorsError ? [`mirror pods: ${gathered.mirrorsError}`] : []),
+  ]
   return {
-    nodeName: manifests.nodeName, rows, runtime: gathered.runtime, warnings,
+    nodeName: manifests.nodeName, rows: await Promise.all(pods.map(pod => row(pod))), runtime: gathered.runtime, warnings,
   }
 }
 

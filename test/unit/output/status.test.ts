@@ -1,10 +1,12 @@
 import {expect} from 'chai'
 
 import type {MirrorPod} from '../../../src/cluster/mirror-pods.js'
+import type {ManifestFile} from '../../../src/ops/manifest-dir.js'
+import type {RuntimeContainer} from '../../../src/runtime/containers.js'
 
 import {parsePodArg} from '../../../src/ops/pod-ref.js'
 import {
-  isStaticPodUid, matches, statusExitCode, type StatusResult, type StatusRow,
+  isStaticPodUid, matches, nodePods, statusExitCode, type StatusResult, type StatusRow,
 } from '../../../src/ops/status.js'
 import {makeChalk} from '../../../src/output/progress.js'
 import {
@@ -18,6 +20,18 @@ const mirror: MirrorPod = {
   configHash: HASH, configMirror: HASH, containers: [{
     name: 'web', ready: true, restartCount: 0, state: 'running',
   }], name: 'web-node1', namespace: 'default', phase: 'Running', ready: true, uid: 'u1',
+}
+
+function file(name: string, pod?: {name: string; namespace: string}): ManifestFile {
+  return {
+    documents: [], kind: 'file', name, path: `/m/${name}`, raw: Buffer.from(name), status: 'valid', ...(pod ? {pod} : {}),
+  }
+}
+
+function container(podName: string, podUid: string, state: RuntimeContainer['state'] = 'running'): RuntimeContainer {
+  return {
+    id: podName, image: 'nginx', name: 'c', podName, podNamespace: 'default', podUid, restarts: 0, state,
+  }
 }
 
 function row(extra: Partial<StatusRow> = {}): StatusRow {
@@ -134,6 +148,27 @@ describe('status output', () => {
       expect(matches([parsePodArg('kube-system/web')], web)).to.equal(false)
       expect(matches([parsePodArg('web.yaml')], web)).to.equal(true)
       expect(matches([parsePodArg('other')], web)).to.equal(false)
+    })
+
+    it('a row per file, then the orphans: live static pod containers and mirror pods no file accounts for', () => {
+      const files = [file('web.yaml', {name: 'web', namespace: 'default'}), file('broken.yaml'), {...file('sub'), kind: 'dir' as const}]
+      const containers = [
+        container('web-node1', HASH),
+        container('gone-node1', HASH),
+        container('dead-node1', HASH, 'exited'),
+        container('coredns-abc12-node1', '0b6c1c5e-6a4d-4a8b-9a53-4a0b6e0c8b1f'),
+        container('other-node2', HASH),
+      ]
+      const mirrors = [mirror, {...mirror, name: 'lost-node1', namespace: 'kube-system'}]
+      const pods = nodePods({
+        containers, files, mirrors, nodeName: 'node1', selectors: [],
+      })
+      expect(pods.map(p => `${p.namespace}/${p.name} ${p.file?.name ?? '-'}`)).to.deep.equal([
+        'default/web web.yaml', 'default/broken.yaml broken.yaml', 'default/gone -', 'kube-system/lost -',
+      ])
+      expect(nodePods({
+        containers, files, mirrors, nodeName: 'node1', selectors: [parsePodArg('kube-system/lost'), parsePodArg('web.yaml')],
+      }).map(p => p.name)).to.deep.equal(['web', 'lost'])
     })
 
     it('static pod uids are the kubelet\'s 32-hex config hashes (or a mirror pod\'s); API pods have UUIDs', () => {
