@@ -25,9 +25,10 @@ import {
 import {kubeletNodeName} from '../kubelet/node-name.js'
 import {checkFile, fileResult, statusOf} from '../manifest/check.js'
 import {markDuplicatePods, strayFileFinding, subdirectoryFinding} from '../manifest/directory-rules.js'
+import {dns1123Subdomain} from '../manifest/names.js'
 import {fileFinding, tooLargeFinding} from '../manifest/parse.js'
 import {
-  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest,
+  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest, sha256,
 } from './node-scripts.js'
 
 /** Everything the probes have read from a node so far. */
@@ -295,7 +296,7 @@ export function checkEntries(entries: readonly ProbedEntry[], dir: string, conte
     else if (entry.kind === 'other') docs = [fileResult(path, fileFinding('file/unreadable', 'not a regular file (a broken link, a socket or a device): the kubelet cannot read it'))]
     else if (entry.tooLarge || !entry.content) docs = [fileResult(path, tooLargeFinding(entry.size ?? 0))]
     else {
-      docs = checkFile(path, entry.content, context)
+      docs = checkFileOnce(path, entry.content, entry.sha256, context)
       const stray = inManifestDir ? strayFileFinding(path, true) : undefined
       if (stray && docs[0]) docs[0].result.findings.unshift(stray)
     }
@@ -328,6 +329,28 @@ export function checkEntries(entries: readonly ProbedEntry[], dir: string, conte
   })
 }
 
+/** Checked files by path, content and what of the node name matters; fleets carry the same manifests on every node. */
+const checkedFiles = new Map<string, CheckedDocument[]>()
+const CHECKED_FILES_KEPT = 2000
+
+/** checkFile, once per distinct file: a copy of the results (the callers add findings to them). */
+function checkFileOnce(path: string, content: Buffer, hash: string | undefined, context: {nodeName?: string; schema: PodSchema}): CheckedDocument[] {
+  // The node name enters only the mirror pod name (<pod>-<node>); for a node name that is a DNS
+  // subdomain, as the kubelet's are, only its length can change the verdict, and when the verdict is
+  // a finding its message names the node: such results are not kept.
+  const {nodeName} = context
+  const node = nodeName === undefined ? '-' : (dns1123Subdomain(nodeName) ? `=${nodeName}` : `#${nodeName.length}`)
+  const key = `${hash ?? sha256(content)}\0${node}\0${path}`
+  let docs = checkedFiles.get(key)
+  if (!docs) {
+    docs = checkFile(path, content, context)
+    if (checkedFiles.size >= CHECKED_FILES_KEPT) checkedFiles.clear()
+    if (!docs.some(doc => doc.result.findings.some(f => f.rule === 'static-pod/mirror-name-length'))) checkedFiles.set(key, docs)
+  }
+
+  return docs.map(doc => ({locate: doc.locate, result: {...doc.result, findings: [...doc.result.findings]}}))
+}
+
 /** Findings of a file that say something about the directory or the file as a whole (not its fields). */
 export function errorFindings(file: ManifestFile): Finding[] {
   return file.documents.flatMap(doc => doc.findings.filter(f => f.severity === 'error'))
@@ -335,7 +358,7 @@ export function errorFindings(file: ManifestFile): Finding[] {
 
 async function runProbe(node: NodeExec, request: ProbeRequest, timeoutMs: number | undefined): Promise<ProbeAnswer> {
   const argv = probeArgv(request)
-  const result = await node.run(argv, {root: true, timeoutMs})
+  const result = await node.run(argv, {readOnly: true, root: true, timeoutMs})
   if (result.code !== 0) {
     throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed (exit ${result.code ?? result.signal})`)
   }

@@ -28,6 +28,33 @@ export const BACKUPS_DIR = `${STATE_DIR}/backups`
 /** Exit status of the apply script when the directory changed since it was read: read again and retry. */
 export const EXIT_CHANGED = 75
 
+/**
+ * `enc VALUE` sets eb to the base64 of VALUE, in the shell itself for printable ASCII (file names,
+ * paths), so that naming an entry costs no process on the node; anything else goes through base64(1).
+ */
+const SHELL_ENC = `asc=' !"#$%&'"'"'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_\`abcdefghijklmnopqrstuvwxyz{|}~'
+enc() {
+  es=$1 eb=
+  case $es in
+  *[!\\ -~]*|'') eb=$(printf '%s' "$es" | base64 | tr -d '\\n'); return 0 ;;
+  esac
+  set -- A B C D E F G H I J K L M N O P Q R S T U V W X Y Z a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9 + /
+  while [ -n "$es" ]; do
+    en=0 eg=0
+    for ei in 1 2 3; do
+      en=$((en << 8))
+      [ -n "$es" ] || continue
+      er=\${es#?} ec=\${es%"\${es#?}"}
+      es=$er
+      ep=\${asc%%"$ec"*}
+      en=$((en + \${#ep} + 32)) eg=$((eg + 1))
+    done
+    eval "eb=\\$eb\\\${$((((en >> 18) & 63) + 1))}\\\${$((((en >> 12) & 63) + 1))}"
+    if [ $eg -gt 1 ]; then eval "eb=\\$eb\\\${$((((en >> 6) & 63) + 1))}"; else eb=$eb=; fi
+    if [ $eg -gt 2 ]; then eval "eb=\\$eb\\\${$(((en & 63) + 1))}"; else eb=$eb=; fi
+  done
+}`
+
 // ---------------------------------------------------------------------------------------------
 // Probe
 // ---------------------------------------------------------------------------------------------
@@ -53,11 +80,14 @@ LC_ALL=C
 export LC_ALL
 max=$1 mode=$2
 shift 2
+nl='
+'
 echo 'staticpod-probe 1'
-enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
+${SHELL_ENC}
 item() {
   if [ -f "$2" ]; then
-    st=$(stat -L -c '%Y %s' -- "$2" 2>/dev/null) || { echo "$1 -"; return 0; }
+    st=\${3-}
+    [ -n "$st" ] || st=$(stat -L -c '%Y %s' -- "$2" 2>/dev/null) || { echo "$1 -"; return 0; }
     if [ "\${st#* }" -gt "$max" ]; then
       s=$(sha256sum < "$2") || s=-
       echo "$1 F $st \${s%% *}"
@@ -74,12 +104,23 @@ item() {
 list() {
   if [ -d "$2" ]; then
     echo "$1 d"
-    for e in "$2"/*; do
+    lk=$3
+    set -- "$2"/*
+    # One stat for the whole directory; when any entry fails it (gone, a broken link), each is asked alone.
+    sts=
+    if [ -e "$1" ] || [ -L "$1" ]; then sts=$(stat -L -c '%Y %s' -- "$@" 2>/dev/null) || sts=; fi
+    for e; do
+      st=
+      case $sts in
+      *"$nl"*) st=\${sts%%"$nl"*} sts=\${sts#*"$nl"} ;;
+      *) st=$sts sts= ;;
+      esac
       [ -e "$e" ] || [ -L "$e" ] || continue
       n=\${e##*/}
-      if [ "$3" = c ]; then case $n in *.conf) ;; *) continue ;; esac; fi
-      item "ent $(enc "$n")" "$e"
-      if [ "$mode" = full ] && [ "$3" = c ] && [ -f "$e" ]; then scan < "$e"; fi
+      if [ "$lk" = c ]; then case $n in *.conf) ;; *) continue ;; esac; fi
+      enc "$n"
+      item "ent $eb" "$e" "$st"
+      if [ "$mode" = full ] && [ "$lk" = c ] && [ -f "$e" ]; then scan < "$e"; fi
     done
     echo end
   else
@@ -91,16 +132,22 @@ scan() {
   found=$(sed -E -n \\
     -e 's|.*"?staticPodPath"?[[:space:]]*:[[:space:]]*["'"'"']?(/[^"'"'"'[:space:],#}]*).*|\\1|p' \\
     -e 's|.*--pod-manifest-path[= ]["'"'"']?(/[^"'"'"'[:space:]]*).*|\\1|p' 2>/dev/null) || found=
-  cands="$cands
+  [ -z "$found" ] || cands="$cands
 $found"
 }
 listed='
 '
 i=0
 if [ "$mode" = full ]; then
-  echo "host $(enc "$(uname -n)")"
+  h=
+  read -r h 2>/dev/null < /proc/sys/kernel/hostname || h=$(uname -n)
+  enc "$h"
+  echo "host $eb"
   echo "now $(date +%s)"
-  if command -v systemctl >/dev/null 2>&1; then
+  sc=$(command -v systemctl 2>/dev/null) || sc=
+  # The distribution's systemctl answers nothing where systemd is not running (a container): not asked.
+  case $sc in /bin/systemctl|/usr/bin/systemctl) [ -d /run/systemd/system ] || sc= ;; esac
+  if [ -n "$sc" ]; then
     t=
     if command -v timeout >/dev/null 2>&1; then t='timeout 10'; fi
     s=$($t systemctl cat --no-pager kubelet.service 2>/dev/null; echo x)
@@ -140,13 +187,14 @@ for a; do
     ;;
   esac
 done
-if [ "$mode" = full ]; then
+if [ "$mode" = full ] && [ -n "$cands" ]; then
   printf '%s\\n' "$cands" | sort -u | while IFS= read -r c; do
     [ -n "$c" ] || continue
     case $listed in *"
 $c
 "*) continue ;; esac
-    list "cand $(enc "$c")" "$c" m
+    enc "$c"
+    list "cand $eb" "$c" m
   done
 fi
 echo done

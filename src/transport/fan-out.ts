@@ -1,8 +1,7 @@
 /**
  * Run one job per node, many nodes at once: at most `parallel` nodes in flight, at most
- * `handshakes` connections being set up at once (sshd's MaxStartups 10:30:100 starts dropping
- * unauthenticated connections beyond 10, a bastion included), a per-node time limit that also stops
- * the remote work. One node's failure never stops the others; every node gets an outcome.
+ * `handshakes` connections being set up at once, a per-node time limit that also stops the remote
+ * work. One node's failure never stops the others; every node gets an outcome.
  */
 import {formatMs} from './duration.js'
 import {NodeError, NodeTimeoutError} from './errors.js'
@@ -58,17 +57,21 @@ export interface FanOutPhase {
 export type FanOutEvent<T> = FanOutDone<T> | FanOutPhase | FanOutWarning
 
 export interface FanOutOptions<T> {
-  /** Connections being set up at once. Default 10. */
+  /** Connections being set up at once. Default DEFAULT_HANDSHAKES. */
   handshakes?: number
   onEvent?: (event: FanOutEvent<T>) => void
-  /** Nodes in flight at once. Default 32. */
+  /** Nodes in flight at once. Default DEFAULT_PARALLEL. */
   parallel?: number
   /** Per node, connection included; on expiry the node's connection is closed, which stops its remote commands. */
   timeoutMs?: number
 }
 
-export const DEFAULT_PARALLEL = 32
-export const DEFAULT_HANDSHAKES = 10
+export const DEFAULT_PARALLEL = 64
+/**
+ * Connections being set up at once, over all nodes: bounds the work of a burst of key exchanges.
+ * MaxStartups is a limit of each sshd, kept per server by the SSH connector (HANDSHAKES_PER_SERVER).
+ */
+export const DEFAULT_HANDSHAKES = 64
 
 /** A job's own verdict; anything else that it returns counts as 'ok'. */
 interface WithStatus {

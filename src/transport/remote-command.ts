@@ -47,11 +47,14 @@ export interface RemoteCommandOptions {
   deadlineSeconds?: number
   /** Prefix `sudo -n --` (the watchdog then runs as root too, so it can stop the command). */
   sudo?: boolean
+  /** Wrap the command in the watchdog (default). Without it the line is `exec [sudo -n --] ARGV...`. */
+  watchdog?: boolean
 }
 
 /** The line for sshd: `exec [sudo -n --] sh -c WATCHDOG staticpod "$PPID" DEADLINE ARGV...`. */
 export function remoteCommand(argv: readonly string[], options: RemoteCommandOptions = {}): string {
   if (argv.length === 0) throw new Error('remoteCommand: empty argv')
+  if (options.watchdog === false) return ['exec', ...(options.sudo ? ['sudo', '-n', '--'] : []), quoteArgv(argv)].join(' ')
   const deadline = Math.max(0, Math.ceil(options.deadlineSeconds ?? 0))
   // "$PPID" is left for the login shell to expand: it is the sshd session process.
   const parts = ['exec', ...(options.sudo ? ['sudo', '-n', '--'] : []), 'sh', '-c', quoteArg(WATCHDOG_SCRIPT), 'staticpod']

@@ -9,6 +9,7 @@ import type {
   AnyAuthMethod, BaseAgent, Client, ClientChannel, ConnectConfig, IdentityCallback, ParsedKey, SignCallback, SigningRequestOptions,
 } from 'ssh2'
 
+import {createPrivateKey, sign as cryptoSign, type KeyObject} from 'node:crypto'
 import {readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 
@@ -29,6 +30,12 @@ type Ssh2 = typeof import('ssh2')
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000
 /** Under sshd's MaxSessions (10), with room for a jump or a stray channel. */
 export const DEFAULT_CHANNELS_PER_CONNECTION = 6
+/**
+ * Handshakes in progress with one sshd (one address and port): its MaxStartups (default 10:30:100)
+ * drops unauthenticated connections beyond 10. Different nodes are different sshds, so this never
+ * slows a fan-out down; it matters when several names lead to one server.
+ */
+export const HANDSHAKES_PER_SERVER = 10
 
 export interface SshConnectorOptions {
   channelsPerConnection?: number
@@ -47,9 +54,13 @@ export interface ConnectContext {
 
 /** Connects nodes for one command; close() ends the shared jump-host connections. */
 export class SshConnector {
+  /** Identity files read and parsed once per command, not once per node. */
+  private readonly identities = new Map<string, Identity>()
   private readonly jumpClients: Client[] = []
   private readonly jumps = new Map<string, Promise<Client>>()
   private readonly knownHosts: KnownHostsStore
+  /** Per sshd (host:port): handshakes in progress, see HANDSHAKES_PER_SERVER. */
+  private readonly servers = new Map<string, {semaphore: Semaphore; users: number}>()
   private ssh2?: Promise<Ssh2>
 
   constructor(private readonly options: SshConnectorOptions = {}) {
@@ -80,7 +91,7 @@ export class SshConnector {
       sock = await forwardOut(via, target, target.jump.at(-1)!, this.connectTimeout(target))
     }
 
-    const client = await this.handshake(ssh2, target, target.name, sock, context)
+    const client = await this.oneServer(target, async () => this.handshake(ssh2, target, target.name, sock, context))
     return new SshNode(target, client, {
       channels: this.options.channelsPerConnection ?? DEFAULT_CHANNELS_PER_CONNECTION,
       deadline: context.deadline,
@@ -93,7 +104,7 @@ export class SshConnector {
 
   private async handshake(ssh2: Ssh2, endpoint: Endpoint, label: string, sock: Duplex | undefined, context: ConnectContext): Promise<Client> {
     const warn = (message: string): void => context.onWarning?.(message)
-    const auth = authMethods(ssh2, endpoint, warn)
+    const auth = authMethods(ssh2, endpoint, warn, this.identities)
     const timeoutMs = this.connectTimeout(endpoint)
     const store = this.knownHosts
     const preferred = preferredHostKeyTypes(store, endpoint.hostKey, endpoint.host, endpoint.port)
@@ -189,6 +200,23 @@ export class SshConnector {
     this.ssh2 ??= import('ssh2').then(module => ((module as {default?: Ssh2}).default ?? module) as Ssh2)
     return this.ssh2
   }
+
+  /** Runs a handshake with at most HANDSHAKES_PER_SERVER others to the same sshd. */
+  private async oneServer<T>(endpoint: Endpoint, handshake: () => Promise<T>): Promise<T> {
+    const key = `${endpoint.host}:${endpoint.port}`
+    let server = this.servers.get(key)
+    if (!server) {
+      server = {semaphore: new Semaphore(HANDSHAKES_PER_SERVER), users: 0}
+      this.servers.set(key, server)
+    }
+
+    server.users++
+    try {
+      return await server.semaphore.use(handshake)
+    } finally {
+      if (--server.users === 0) this.servers.delete(key)
+    }
+  }
 }
 
 /** A connected node. run() is safe to call concurrently; channels are capped per connection. */
@@ -229,7 +257,7 @@ export class SshNode implements NodeExec {
     const sudo = options.root === true && this.target.sudo
     const timeoutMs = this.timeoutFor(options.timeoutMs)
     // The node stops the command a little after we give up on it, and at once if we disconnect.
-    const line = remoteCommand(argv, {deadlineSeconds: timeoutMs === undefined ? 0 : (timeoutMs / 1000) + 1, sudo})
+    const line = remoteCommand(argv, {deadlineSeconds: timeoutMs === undefined ? 0 : (timeoutMs / 1000) + 1, sudo, watchdog: options.readOnly !== true})
     const result = await this.channels.use(async () => this.exec(argv, line, options, timeoutMs))
     if (sudo && sudoWantsPassword(result)) throw new SudoPasswordError(this.name, this.target.user)
     if (sudo && sudoMissing(result)) {
@@ -314,8 +342,57 @@ interface AuthPlan {
   tried: string[]
 }
 
+/** An identity file as read: its key (with the private half decoded once), or why it cannot be used. */
+type Identity = {encrypted: true} | {error: string; unreadable: boolean} | {key: ParsedKey}
+
+function readIdentity(ssh2: Ssh2, file: string): Identity {
+  let data: Buffer
+  try {
+    data = readFileSync(file)
+  } catch (error) {
+    return {error: (error as NodeJS.ErrnoException).code ?? (error as Error).message, unreadable: true}
+  }
+
+  const parsed = ssh2.utils.parseKey(data)
+  const key: Error | ParsedKey | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed
+  if (key instanceof Error || key === undefined) {
+    if (key && /encrypted|passphrase/i.test(key.message)) return {encrypted: true}
+    return {error: key?.message ?? 'no key in it', unreadable: false}
+  }
+
+  return {key: signingOnce(key)}
+}
+
+/**
+ * The key, signing with its private half decoded once: ssh2 hands its PEM text to OpenSSL on every
+ * signature, one per connection, and decoding costs more than signing.
+ */
+function signingOnce(key: ParsedKey): ParsedKey {
+  let privateKey: KeyObject
+  try {
+    privateKey = createPrivateKey(key.getPrivatePEM())
+  } catch {
+    return key
+  }
+
+  const eddsa = key.type === 'ssh-ed25519'
+  return Object.create(key, {
+    sign: {
+      value(data: Buffer, algo?: string): Buffer | Error {
+        // ssh2 names the hash for RSA and ECDSA signatures; Ed25519 takes none.
+        if (!eddsa && !algo) return key.sign(data, algo)
+        try {
+          return cryptoSign(eddsa ? null : algo!, data, privateKey)
+        } catch (error) {
+          return error as Error
+        }
+      },
+    },
+  }) as ParsedKey
+}
+
 /** ssh's order, simplified: the agent's keys, then each identity file that exists and is not encrypted. */
-function authMethods(ssh2: Ssh2, endpoint: Endpoint, warn: (message: string) => void): AuthPlan {
+function authMethods(ssh2: Ssh2, endpoint: Endpoint, warn: (message: string) => void, identities: Map<string, Identity>): AuthPlan {
   const plan: AuthPlan = {
     encrypted: [], methods: [], noAgent: true, tried: [],
   }
@@ -331,23 +408,16 @@ function authMethods(ssh2: Ssh2, endpoint: Endpoint, warn: (message: string) => 
   }
 
   for (const file of endpoint.identityFiles) {
-    let data: Buffer
-    try {
-      data = readFileSync(file)
-    } catch (error) {
-      if (endpoint.identityFilesExplicit) warn(`${endpoint.name}: identity file ${tildify(file)} not accessible: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
-      continue
+    let identity = identities.get(file)
+    if (!identity) {
+      identity = readIdentity(ssh2, file)
+      identities.set(file, identity)
     }
 
-    const parsed = ssh2.utils.parseKey(data)
-    const key: Error | ParsedKey | undefined = Array.isArray(parsed) ? (parsed[0] as ParsedKey | undefined) : parsed
-    if (key instanceof Error || key === undefined) {
-      if (key && /encrypted|passphrase/i.test(key.message)) plan.encrypted.push(file)
-      else warn(`${endpoint.name}: cannot use identity file ${tildify(file)}: ${key?.message ?? 'no key in it'}`)
-      continue
-    }
-
-    plan.methods.push({label: tildify(file), method: {key, type: 'publickey', username}})
+    if ('key' in identity) plan.methods.push({label: tildify(file), method: {key: identity.key, type: 'publickey', username}})
+    else if ('encrypted' in identity) plan.encrypted.push(file)
+    else if (!identity.unreadable) warn(`${endpoint.name}: cannot use identity file ${tildify(file)}: ${identity.error}`)
+    else if (endpoint.identityFilesExplicit) warn(`${endpoint.name}: identity file ${tildify(file)} not accessible: ${identity.error}`)
   }
 
   return plan

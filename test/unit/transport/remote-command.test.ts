@@ -26,6 +26,15 @@ describe('remote command wrapper', () => {
     expect(runLine(line)).to.include({code: 0, stdout: '0\n'})
   })
 
+  it('without the watchdog (read-only commands): exec argv as it is, no other process on the node', () => {
+    const argv = ['sh', '-c', 'printf "%s|" "$@"; cat; echo $$ >&2', 'x', "a b 'c'", '$(id)', '']
+    const line = remoteCommand(argv, {deadlineSeconds: 5, watchdog: false})
+    expect(line).to.match(/^exec sh -c /)
+    const result = runLine(line, 'from stdin')
+    expect(result).to.include({code: 0, stdout: "a b 'c'|$(id)||from stdin"})
+    expect(remoteCommand(['id', '-u'], {sudo: true, watchdog: false})).to.equal('exec sudo -n -- id -u')
+  })
+
   it('stops the command and its children at the deadline', function () {
     this.timeout(20_000)
     const marker = `sleep 61.${process.pid}`
