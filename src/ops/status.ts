@@ -20,6 +20,7 @@ import {
   listMirrorPods, type MirrorPod, namespaceExists, nodeRegistered,
 } from '../cluster/mirror-pods.js'
 import {UserError} from '../errors.js'
+import {kubeletLinesAbout, kubeletReason} from '../kubelet/journal.js'
 import {mirrorPodName} from '../kubelet/node-name.js'
 import {asArray, asObject, asString} from '../manifest/object.js'
 import {parseManifest} from '../manifest/parse.js'
@@ -27,6 +28,7 @@ import {resolveNodes} from '../nodes/resolve.js'
 import {type RuntimeContainer} from '../runtime/containers.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {listContainers, type RuntimeName} from './containers.js'
+import {type KubeletLog, type KubeletLogOptions, readKubeletLog} from './kubelet-log.js'
 import {fileWarnings} from './ls.js'
 import {type ManifestFile, type NodeManifests, readNodeManifests} from './manifest-dir.js'
 import {parsePodArg, type PodSelector} from './pod-ref.js'
@@ -165,7 +167,9 @@ export async function podStatus(options: StatusOptions): Promise<StatusResult> {
     )
     const [withMirrors, containers] = await Promise.all([manifestsThenMirrors, runtime])
     const gathered: Gathered = {...withMirrors, ...containers}
-    return statusNode(node.name, gathered, {api: access ? 'ok' : 'none', facts, selectors})
+    return statusNode(node.name, gathered, {
+      api: access ? 'ok' : 'none', facts, readKubeletLog: async logOptions => readKubeletLog(node, {...logOptions, timeoutMs: options.timeoutMs}), selectors,
+    })
   }, {
     connectTimeoutMs: options.connectTimeoutMs, onEvent: options.onEvent, parallel: options.parallel, timeoutMs: options.timeoutMs,
   })
@@ -264,6 +268,8 @@ export function matches(selectors: readonly PodSelector[], row: {file?: string; 
 interface NodeContext {
   api: 'none' | 'ok'
   facts: FactCache
+  /** The node's kubelet log (src/ops/kubelet-log.ts). */
+  readKubeletLog: (options: KubeletLogOptions) => Promise<KubeletLog>
   selectors: readonly PodSelector[]
 }
 
@@ -317,6 +323,17 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
   const {containers} = gathered
   const lookup: StatusRow['mirrorLookup'] = context.api === 'none' ? 'no-kubeconfig' : (gathered.mirrors ? 'ok' : 'failed')
   const api = ({failed: 'error', 'no-kubeconfig': 'none', ok: 'ok'} as const)[lookup]
+  const pods = nodePods({
+    containers, files: manifests.files, mirrors, nodeName, selectors: context.selectors,
+  })
+  // The kubelet's log, read once and only when a valid file was not loaded: why (kubelet-facts §1.4).
+  let log: Promise<string[]> | undefined
+  const kubeletSays = async (path: string, pod: string, namespace: string): Promise<string | undefined> => {
+    log ??= context.readKubeletLog({grep: [manifests.dir.path, ...pods.map(p => mirrorPodName(p.name, nodeName))], tail: 1000})
+    .then(read => read.lines, () => [])
+    return kubeletReason(kubeletLinesAbout(await log, {file: path, namespace, pod}), path)
+  }
+
   const row = async ({file, name, namespace}: NodePod): Promise<StatusRow> => {
     const mirrorName = mirrorPodName(name, nodeName)
     const mine = containers?.filter(c => c.podName === mirrorName && c.podNamespace === namespace)
@@ -326,6 +343,11 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
     }
     let result = podVerdict(input)
     if (result.verdict === 'mirror-missing') result = podVerdict({...input, mirrorFacts: await context.facts.facts(nodeName, namespace)})
+    else if (result.verdict === 'file-only' && file && input.file?.status === 'valid') {
+      const said = await kubeletSays(file.path, mirrorName, namespace)
+      if (said) result = podVerdict({...input, kubeletReason: said})
+    }
+
     return {
       containers: mine === undefined ? null : result.current.map(c => statusContainer(c, mirror)),
       file: file ? statusFile(file, manifests.now) : null,
@@ -340,9 +362,6 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
     }
   }
 
-  const pods = nodePods({
-    containers, files: manifests.files, mirrors, nodeName, selectors: context.selectors,
-  })
   const warnings = [
     ...(gathered.containersError ? [`containers: ${gathered.containersError}`] : []),
     ...(gathered.mirrorsError ? [`mirror pods: ${gathered.mirrorsError}`] : []),
