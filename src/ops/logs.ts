@@ -21,7 +21,7 @@ import {mirrorPodName} from '../kubelet/node-name.js'
 import {resolveNodes} from '../nodes/resolve.js'
 import {containersOfPod, latestContainers, type RuntimeContainer} from '../runtime/containers.js'
 import {
-  type LogLine, logsArgv, parseLogLine, parseLogOutput, worthShowing,
+  type LogLine, logsArgv, mergeByTime, parseLogLine, parseLogOutput, worthShowing,
 } from '../runtime/logs.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {listContainers, type RuntimeName} from './containers.js'
@@ -127,14 +127,16 @@ export async function followLogs(options: FollowOptions): Promise<{nodes: Array<
     if (options.signal.aborted) return {source, warnings: []}
     options.onFollow?.(node.name, source)
     const warnings: string[] = []
+    const ordered = reorder(line => options.onLine(node.name, line))
     const readers = (['stdout', 'stderr'] as const).map(stream => lineReader(raw => {
       const line = parseLogLine(raw, stream)
-      if (!('message' in line)) options.onLine(node.name, line)
+      if (!('message' in line)) ordered.add(line)
       else if (worthShowing(line.message)) warnings.push(line.message)
     }))
     const run = node.run(argv, {onStderr: chunk => readers[1]!.push(chunk), onStdout: chunk => readers[0]!.push(chunk), root: true})
     const result = await untilAborted(run, options.signal)
     for (const reader of readers) reader.end()
+    ordered.flush()
     if (result && result.code !== 0 && result.code !== null) throw logsFailed(node.name, argv, {...result, stderr: warnings.join('\n')})
     return {source, warnings}
   }, {...fanOutOptions(options), timeoutMs: undefined})
@@ -213,6 +215,30 @@ function grepFor(pod: PodOnNode): string[] {
 
 function aboutOf(pod: PodOnNode): {file?: string; namespace?: string; pod?: string} {
   return {file: pod.file, namespace: pod.namespace, pod: pod.mirror}
+}
+
+/**
+ * The two streams of a followed log arrive through two pipes: lines that come within `windowMs` of
+ * each other are put back in the order of their timestamps before they are passed on.
+ */
+export function reorder(emit: (line: LogLine) => void, windowMs = 150): {add(line: LogLine): void; flush(): void} {
+  let pending: LogLine[] = []
+  let timer: NodeJS.Timeout | undefined
+  const flush = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+    const lines = pending
+    pending = []
+    for (const line of mergeByTime(lines)) emit(line)
+  }
+
+  return {
+    add(line) {
+      pending.push(line)
+      timer ??= setTimeout(flush, windowMs)
+    },
+    flush,
+  }
 }
 
 /** What `promise` gives, or undefined as soon as `signal` aborts. */

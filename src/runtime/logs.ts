@@ -84,22 +84,17 @@ export function parseLogOutput(stdout: string, stderr: string): {lines: LogLine[
     return lines
   }
 
-  const out = split(stdout, 'stdout')
-  const err = split(stderr, 'stderr')
-  const lines: LogLine[] = []
-  let i = 0
-  let j = 0
-  while (i < out.length || j < err.length) {
-    const a = out[i]
-    const b = err[j]
-    if (b === undefined || (a !== undefined && timeKey(a.time) <= timeKey(b.time))) {
-      lines.push(a!)
-      i++
-    } else {
-      lines.push(b)
-      j++
-    }
-  }
+  return {lines: mergeByTime([...split(stdout, 'stdout'), ...split(stderr, 'stderr')]), messages}
+}
 
-  return {lines, messages}
+/** Lines in time order; a stable sort, so equal times keep the order they came in (a line without one goes with the line before it). */
+export function mergeByTime(lines: readonly LogLine[]): LogLine[] {
+  let last = 0n
+  return lines
+  .map((line, index) => {
+    if (line.time) last = timeKey(line.time)
+    return {index, key: last, line}
+  })
+  .sort((a, b) => (a.key === b.key ? a.index - b.index : (a.key < b.key ? -1 : 1)))
+  .map(({line}) => line)
 }

@@ -1,7 +1,9 @@
 import {expect} from 'chai'
 
 import {UserError} from '../../../src/errors.js'
-import {pickContainer, type PodOnNode, previousInstance} from '../../../src/ops/logs.js'
+import {
+  pickContainer, type PodOnNode, previousInstance, reorder,
+} from '../../../src/ops/logs.js'
 import {formatLogLine} from '../../../src/output/logs.js'
 import {type RuntimeContainer} from '../../../src/runtime/containers.js'
 import {
@@ -59,6 +61,26 @@ describe('container logs', () => {
       expect(timeKey('2026-11-30T01:00:00.5+01:00')).to.equal(timeKey('2026-11-30T00:00:00.500Z'))
       expect(timeKey('2026-11-30T00:00:00.1Z') > timeKey('2026-11-30T00:00:00.05Z')).to.equal(true)
       expect(timeKey('2026-11-30T00:00:00.1Z') < timeKey('2026-11-30T00:00:00.15Z')).to.equal(true)
+    })
+
+    it('a line without a time stays after the line before it', () => {
+      const {lines} = parseLogOutput('2026-11-30T00:00:03Z a\nuntimed\n', '2026-11-30T00:00:01Z b\n2026-11-30T00:00:04Z c\n')
+      expect(lines.map(line => line.text)).to.deep.equal(['b', 'a', 'untimed', 'c'])
+    })
+
+    it('a followed log is put back in order within a short window', async () => {
+      const seen: string[] = []
+      const ordered = reorder(line => seen.push(line.text), 20)
+      ordered.add({stream: 'stderr', text: 'err 1', time: '2026-11-30T00:00:01.2Z'})
+      ordered.add({stream: 'stdout', text: 'out 1', time: '2026-11-30T00:00:01.1Z'})
+      expect(seen).to.deep.equal([])
+      await new Promise(resolve => {
+        setTimeout(resolve, 60)
+      })
+      expect(seen).to.deep.equal(['out 1', 'err 1'])
+      ordered.add({stream: 'stdout', text: 'out 2', time: '2026-11-30T00:00:02Z'})
+      ordered.flush()
+      expect(seen).to.deep.equal(['out 1', 'err 1', 'out 2'])
     })
 
     it('an untimed stdout line is still the container\'s', () => {
