@@ -90,6 +90,8 @@ export interface StatusRow {
   file: null | StatusFile
   /** The mirror pod; null when there is none or it could not be looked up (see mirrorLookup). */
   mirror: MirrorPod | null
+  /** Why the mirror pod could not be looked up (mirrorLookup 'failed'). */
+  mirrorError?: string
   /** 'ok': looked up; 'no-kubeconfig'; 'failed': the API server did not answer (ClusterState.error). */
   mirrorLookup: 'failed' | 'no-kubeconfig' | 'ok'
   /** `<pod>-<node name>`. */
@@ -352,6 +354,7 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
       containers: mine === undefined ? null : result.current.map(c => statusContainer(c, mirror)),
       file: file ? statusFile(file, manifests.now) : null,
       mirror: mirror ?? null,
+      ...(lookup === 'failed' ? {mirrorError: gathered.apiError ?? gathered.mirrorsError ?? 'not looked up'} : {}),
       mirrorLookup: lookup,
       mirrorName,
       name,

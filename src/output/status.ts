@@ -119,8 +119,9 @@ export function statusNotes(result: StatusResult, options: {chalk: ChalkInstance
 /* eslint-disable perfectionist/sort-objects -- the key order is the output contract */
 
 /**
- * `status --json`: one object per static pod per node, `{node, name, namespace, verdict, reason,
- * file, containers, mirror, mirrorLookup}`; a node that failed is `{node, error}`.
+ * `status --json`: one object per static pod per node, `{node, nodeName, name, namespace, verdict,
+ * reason, file, runtime, containers, mirrorName, mirrorLookup, [mirrorError,] mirror}`; a node that
+ * failed is `{node, error}`.
  */
 export function statusJson(result: StatusResult): unknown[] {
   return result.nodes.flatMap((node): unknown[] => {
@@ -137,6 +138,7 @@ export function statusJson(result: StatusResult): unknown[] {
       containers: row.containers,
       mirrorName: row.mirrorName,
       mirrorLookup: row.mirrorLookup,
+      ...(row.mirrorError === undefined ? {} : {mirrorError: row.mirrorError}),
       mirror: row.mirror,
     }))
   })

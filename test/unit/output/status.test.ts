@@ -105,6 +105,8 @@ describe('status output', () => {
     const json = statusJson({...result([row()]), nodes: [...result([row()]).nodes, failed]}) as Array<Record<string, unknown>>
     expect(Object.keys(json[0]!)).to.deep.equal(['node', 'nodeName', 'name', 'namespace', 'verdict', 'reason', 'file', 'runtime', 'containers', 'mirrorName', 'mirrorLookup', 'mirror'])
     expect(json[1]).to.deep.equal({error: 'connection refused', hints: ['is sshd running?'], node: 'node2'})
+    const unknown = statusJson(result([row({mirror: null, mirrorError: 'https://x: connection refused', mirrorLookup: 'failed'})])) as Array<Record<string, unknown>>
+    expect(unknown[0]).to.include({mirror: null, mirrorError: 'https://x: connection refused', mirrorLookup: 'failed'})
   })
 
   it('notes for stderr: no kubeconfig, an API server that failed, POD arguments found nowhere', () => {
