@@ -212,7 +212,8 @@ function main() {
     if (allCpu.length > 0) {
       cpu = {allMedianMs: median(allCpu), oneMedianMs: median(oneCpu)}
       cpu.netDocumentsPerSecond = (summary.documents - 1) / ((cpu.allMedianMs - cpu.oneMedianMs) / 1000)
-      console.log(`  CPU time          ${cpu.allMedianMs.toFixed(0)} ms vs ${cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${allCpu.length}): ${rate$(cpu.netDocumentsPerSecond)} documents per CPU-second`)
+      const times = `${cpu.allMedianMs.toFixed(0)} ms vs ${cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${allCpu.length})`
+      console.log(`  CPU time          ${times}: ${rate$(cpu.netDocumentsPerSecond)} documents per CPU-second`)
     }
 
     console.log(`  peak RSS          ${(rssKiB / 1024).toFixed(1)} MiB [${rssUnit}]`)
