@@ -19,13 +19,13 @@ import {loadClusterAccess} from '../cluster/kubeconfig.js'
 import {
   listMirrorPods, type MirrorPod, namespaceExists, nodeRegistered,
 } from '../cluster/mirror-pods.js'
-import {UserError} from '../errors.js'
+import {RemoteCommandError, UserError} from '../errors.js'
 import {kubeletLinesAbout, kubeletReason} from '../kubelet/journal.js'
 import {mirrorPodName} from '../kubelet/node-name.js'
 import {asArray, asObject, asString} from '../manifest/object.js'
 import {parseManifest} from '../manifest/parse.js'
 import {resolveNodes} from '../nodes/resolve.js'
-import {type RuntimeContainer} from '../runtime/containers.js'
+import {type RuntimeContainer, RuntimeOutputError} from '../runtime/containers.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {listContainers, type RuntimeName} from './containers.js'
 import {type KubeletLog, type KubeletLogOptions, readKubeletLog} from './kubelet-log.js'
@@ -163,7 +163,8 @@ export async function podStatus(options: StatusOptions): Promise<StatusResult> {
     const runtime = listContainers(node, {timeoutMs: options.timeoutMs}).then(
       listed => ({containers: listed.containers, runtime: listed.runtime}),
       (error: unknown) => {
-        if (error instanceof UserError || (error as Error).name === 'RemoteCommandError') return {containersError: (error as Error).message}
+        // No runtime CLI, one that fails or prints something else: the node's files and mirror pods are still worth showing.
+        if (error instanceof UserError || error instanceof RemoteCommandError || error instanceof RuntimeOutputError) return {containersError: error.message}
         throw error
       },
     )

@@ -218,4 +218,14 @@ describe('status', function () {
     expect(run.stdout).to.include('node2 leftover: orphan: containers and a mirror pod, but no manifest file: is the kubelet running?')
     expect(run.stdout).to.include('node2 late: file only: the kubelet has not started it')
   })
+
+  it('a node without crictl or docker: the containers are unknown ("?"), the mirror pod still tells, the node is not failed', async () => {
+    const node1 = cluster.node('node1')
+    const hide = await node1.exec(['mv', '/usr/local/bin/crictl', '/usr/local/bin/crictl.hidden'])
+    expect(hide.code, hide.stderr).to.equal(0)
+    const run = await staticpod(['status', 'node1', 'web'], env)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout).to.match(/^node1\s+web\s+web\.yaml\s+\d+s\s+[\da-f]{12}\s+\?\s+\?\s+Running 1\/1\s+running$/m)
+    expect(run.stderr).to.match(/warning node1: containers: node1: neither crictl nor docker/)
+  })
 })
