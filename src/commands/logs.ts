@@ -122,6 +122,9 @@ Exit status: 0 when every node answered, 1 when any failed (no such pod or conta
         ...options,
         onLine: (node, line) => write(formatLogLine(node, line, {prefix, timestamps: format.timestamps})),
         onNodes,
+        onStopped(node, source) {
+          process.stderr.write(`${node}: container ${source.container} of ${source.namespace}/${source.pod} stopped; no more lines from it\n`)
+        },
         signal: controller.signal,
       })
       for (const outcome of nodes) {

@@ -108,9 +108,9 @@ export interface Following {
 }
 
 export interface FollowOptions extends Following, LogsOptions {
-  /** A node's log has begun (its container is known). */
-  onFollow?: (node: string, source: LogSource) => void
   onLine: (node: string, line: LogLine) => void
+  /** A node's log ended by itself: its container stopped (`crictl logs -f` ends then, as `kubectl logs -f` does). */
+  onStopped?: (node: string, source: LogSource) => void
 }
 
 /**
@@ -125,7 +125,6 @@ export async function followLogs(options: FollowOptions): Promise<{nodes: Array<
   const nodes = await runOnNodes(targets, async (node, target) => {
     const {argv, source} = await prepare(node, target, selector, {...options, follow: true}, schema)
     if (options.signal.aborted) return {source, warnings: []}
-    options.onFollow?.(node.name, source)
     const warnings: string[] = []
     const ordered = reorder(line => options.onLine(node.name, line))
     const readers = (['stdout', 'stderr'] as const).map(stream => lineReader(raw => {
@@ -138,6 +137,7 @@ export async function followLogs(options: FollowOptions): Promise<{nodes: Array<
     for (const reader of readers) reader.end()
     ordered.flush()
     if (result && result.code !== 0 && result.code !== null) throw logsFailed(node.name, argv, {...result, stderr: warnings.join('\n')})
+    if (result && !options.signal.aborted) options.onStopped?.(node.name, source)
     return {source, warnings}
   }, {...fanOutOptions(options), timeoutMs: undefined})
   return {nodes}
