@@ -24,7 +24,7 @@ const UNITS = ['kubelet', 'k3s', 'k3s-agent'] as const
 const HEADER = 'staticpod-kubelet-log '
 
 /**
- * $1 lines (0: all), $2 since in seconds (0: no limit; the journal only), $3 follow (1) or not (0),
+ * $1 lines (-1: all), $2 since in seconds (0: no limit; the journal only), $3 follow (1) or not (0),
  * $4 how many log files follow, the log files to try when the journal has nothing, then fixed
  * strings, one of which a line must contain (none: every line). Prints
  * `staticpod-kubelet-log SOURCE` (journalctl, a file, or none), then the lines. Following prints the
@@ -41,21 +41,31 @@ done
 lb=
 [ "$f" = 1 ] && lb=--line-buffered
 keep() { if [ -n "$pat" ]; then grep $lb -F -e "$pat"; else cat; fi; }
-last() { if [ "$n" -gt 0 ]; then tail -n "$n"; else cat; fi; }
+last() { if [ "$n" -ge 0 ]; then tail -n "$n"; else cat; fi; }
+# show READER: the last $n kept lines of what READER prints; following, READER runs twice, first to
+# count, then to print everything and follow, skipping all but the last $n: a line written in between
+# is shown (one more), never lost.
+show() {
+  if [ "$f" != 1 ]; then "$1" | keep | last; return; fi
+  m=$("$1" | keep | wc -l)
+  skip=0
+  [ "$n" -ge 0 ] && [ "$m" -gt "$n" ] && skip=$((m - n))
+  "$1" -f | keep | awk -v s="$skip" 'NR > s { print; fflush() }'
+}
+journal() { journalctl -q --no-pager -o short-iso $units $since \${1:+-f -n all}; }
+logfile() { tail -n 500000 \${1:+-F} "$log" 2>/dev/null; }
 units="${UNITS.map(unit => `-u ${unit}`).join(' ')}"
 if command -v journalctl >/dev/null 2>&1 && [ -n "$(journalctl -q --no-pager -o cat $units -n 1 2>/dev/null)" ]; then
   echo '${HEADER}journalctl -u kubelet'
   since=
   [ "$s" -gt 0 ] && since="--since=-\${s}s"
-  journalctl -q --no-pager -o short-iso $units $since | keep | last
-  [ "$f" = 1 ] && journalctl -q --no-pager -o short-iso $units -f -n 0 | keep
+  show journal
   exit 0
 fi
-for file in $files; do
-  [ -f "$file" ] || continue
-  echo "${HEADER}$file"
-  tail -n 500000 "$file" | keep | last
-  [ "$f" = 1 ] && tail -n 0 -F "$file" 2>/dev/null | keep
+for log in $files; do
+  [ -f "$log" ] || continue
+  echo "${HEADER}$log"
+  show logfile
   exit 0
 done
 echo '${HEADER}none'
@@ -86,7 +96,7 @@ export function kubeletLogArgv(options: KubeletLogOptions & {follow?: boolean; l
     '-c',
     KUBELET_LOG_SCRIPT,
     'staticpod-kubelet-log',
-    String(options.tail ?? 0),
+    String(options.tail ?? -1),
     String(since),
     options.follow ? '1' : '0',
     String(files.length),

@@ -49,6 +49,16 @@ describe('kubelet log script', () => {
     expect(run({grep: ['no such thing']}).stdout).to.equal('staticpod-kubelet-log journalctl -u kubelet\n')
   })
 
+  it('following, prints the last N kept lines, then follows the journal from its start, skipping what was shown', () => {
+    const {args, stdout} = run({follow: true, grep: ['a.yaml'], tail: 1})
+    expect(stdout).to.equal(`staticpod-kubelet-log journalctl -u kubelet\n${lines[3]}\n`)
+    expect(args.split('\n').slice(1, -1)).to.deep.equal([
+      '-q --no-pager -o short-iso -u kubelet -u k3s -u k3s-agent',
+      '-q --no-pager -o short-iso -u kubelet -u k3s -u k3s-agent -f -n all',
+    ])
+    expect(run({follow: true, grep: ['a.yaml'], tail: 0}).stdout).to.equal('staticpod-kubelet-log journalctl -u kubelet\n')
+  })
+
   it('asks the journal for the time window, in whole seconds', () => {
     expect(run({sinceMs: 90_500}).args.split('\n')[1]).to.equal('-q --no-pager -o short-iso -u kubelet -u k3s -u k3s-agent --since=-91s')
   })
