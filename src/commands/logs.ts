@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {UserError} from '../errors.js'
 import {nodeFlags, nodeOptions, parseDuration} from '../flags.js'
 import {
   followKubeletLines, followLogs, type LogsOptions, readKubeletLines, readLogs,
@@ -69,7 +68,6 @@ Exit status: 0 when every node answered, 1 when any failed (no such pod or conta
       spec: args.nodes,
       tail: flags.tail,
     }
-    if (flags.json && flags.follow) throw new UserError('--json cannot be combined with -f')
     let outcomes: ReadonlyArray<NodeOutcome<unknown>>
     if (flags.follow) outcomes = await this.follow(options, flags.kubelet, {prefix: flags.prefix, timestamps: flags.timestamps})
     else if (flags.kubelet) {
