@@ -34,8 +34,8 @@ export function loadFastPath(): FastPath {
   const source = readFileSync(BUNDLE, 'utf8')
   const id = HEADER.exec(source)?.[1]
   if (!id) return run(compile(source))
-  for (const file of [buildCacheFile, userCacheFile]) {
-    const cachedData = readOrUndefined(file(id))
+  for (const cacheFile of [buildCacheFile, userCacheFile]) {
+    const cachedData = readOrUndefined(cacheFile(id))
     if (!cachedData) continue
     const script = compile(source, cachedData)
     if (!script.cachedDataRejected) return run(script)
@@ -44,6 +44,7 @@ export function loadFastPath(): FastPath {
   const script = compile(source)
   process.once('exit', () => {
     const file = userCacheFile(id)
+    if (!file) return
     save(script, file)
     removeOtherBundles(path.dirname(file), id)
   })
@@ -93,14 +94,20 @@ function buildCacheFile(id: string): string {
   return path.join(path.dirname(BUNDLE), `validate.${id}.${process.version}-${process.arch}.v8cache`)
 }
 
-function userCacheFile(id: string): string {
-  // Only a run whose build-time cache does not fit needs the home directory (and node:os).
-  const {homedir} = createRequire(import.meta.url)('node:os') as typeof import('node:os')
-  const root = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache')
-  return path.join(root, 'staticpod', `validate.${id}.${process.version}-${process.arch}.v8cache`)
+/** Undefined when there is no home directory to put it in. */
+function userCacheFile(id: string): string | undefined {
+  try {
+    // Only a run whose build-time cache does not fit needs the home directory (and node:os).
+    const {homedir} = createRequire(import.meta.url)('node:os') as typeof import('node:os')
+    const root = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache')
+    return path.join(root, 'staticpod', `validate.${id}.${process.version}-${process.arch}.v8cache`)
+  } catch {
+    return undefined
+  }
 }
 
-function readOrUndefined(file: string): Buffer | undefined {
+function readOrUndefined(file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined
   try {
     return readFileSync(file)
   } catch {
