@@ -3,7 +3,7 @@ import {loadAll} from 'js-yaml'
 import type {Finding} from './types.js'
 
 import {parseWithPositions, type YamlDocument, type YamlNode} from '../yaml/positions.js'
-import {KUBE_YAML_SCHEMA} from './yaml.js'
+import {KUBE_YAML_READ_SCHEMA} from './yaml.js'
 
 /**
  * Parsing with positions. js-yaml reports every node it composes to a listener, with its offset; the
@@ -72,7 +72,7 @@ export function parseManifest(input: string): ParsedFile {
   const text = input.codePointAt(0) === 0xFE_FF ? input.slice(1) : input
   let values: unknown[]
   try {
-    values = loadAll(text, undefined, {schema: KUBE_YAML_SCHEMA})
+    values = loadAll(text, undefined, {schema: KUBE_YAML_READ_SCHEMA})
   } catch {
     return listeningPass(text)
   }
@@ -108,7 +108,7 @@ function emptyFile(): ParsedFile {
 /** The listening pass: every node with its offset, duplicate keys, and the syntax error if any. */
 function listeningPass(text: string): ParsedFile {
   // `json: true` lets a duplicated key through (last wins, as go-yaml does); we report it ourselves.
-  const file = parseWithPositions(text, {json: true, schema: KUBE_YAML_SCHEMA})
+  const file = parseWithPositions(text, {json: true, schema: KUBE_YAML_READ_SCHEMA})
   const position = (offset: number): Position => {
     const {column, line} = file.position(offset)
     return {column, line}

@@ -68,6 +68,12 @@ const plainString = new jsyaml.Type('tag:yaml.org,2002:str', {
 
 const {types} = jsyaml as unknown as {types: Record<'float' | 'merge' | 'null', jsyaml.Type>}
 
+/** For reading and writing (dump quotes a string that any implicit type would resolve). */
 export const KUBE_YAML_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
+  implicit: [types.null, bool11, int11, types.float, types.merge],
+})
+
+/** For reading only: the same values, with plain strings settled first. Dumping with it would quote every string. */
+export const KUBE_YAML_READ_SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
   implicit: [plainString, types.null, bool11, int11, types.float, types.merge],
 })
