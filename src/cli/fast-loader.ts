@@ -94,13 +94,13 @@ function buildCacheFile(id: string): string {
   return path.join(path.dirname(BUNDLE), `validate.${id}.${process.version}-${process.arch}.v8cache`)
 }
 
-/** Undefined when there is no home directory to put it in. */
+/** Undefined when there is no home directory to put it in (or only a relative one, which would mean the current directory). */
 function userCacheFile(id: string): string | undefined {
   try {
     // Only a run whose build-time cache does not fit needs the home directory (and node:os).
     const {homedir} = createRequire(import.meta.url)('node:os') as typeof import('node:os')
     const root = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache')
-    return path.join(root, 'staticpod', `validate.${id}.${process.version}-${process.arch}.v8cache`)
+    return path.isAbsolute(root) ? path.join(root, 'staticpod', `validate.${id}.${process.version}-${process.arch}.v8cache`) : undefined
   } catch {
     return undefined
   }
