@@ -42,6 +42,8 @@ export interface VerdictInput {
   containers?: readonly RuntimeContainer[]
   /** The manifest file in the manifest directory; undefined: none defines this pod. */
   file?: VerdictFile
+  /** The kubelet's log says it took the pod (SyncLoop ADD) and has not dropped it since. */
+  kubeletLoaded?: boolean
   /** The kubelet's own last word on the file, from its log, when known. */
   kubeletReason?: string
   mirror?: MirrorPod
@@ -86,10 +88,7 @@ export function podVerdict(input: VerdictInput): VerdictResult {
   const refused = file.status !== 'valid'
 
   if (input.containers === undefined) return {current, ...fromMirrorOnly(input)}
-  if (current.length === 0 || (refused && running.length === 0)) {
-    if (mirror) return {current, reason: `the mirror pod is ${mirror.phase} but no container has started yet`, verdict: 'pending'}
-    return {current, reason: fileOnlyReason(input), verdict: 'file-only'}
-  }
+  if (current.length === 0 || (refused && running.length === 0)) return {current, ...notStarted(input)}
 
   const stale = mirror && (mirror.configMirror ?? mirror.configHash) !== current[0]?.podUid
   if (mirror?.phase === 'Succeeded') return {current, verdict: 'completed'}
@@ -102,6 +101,14 @@ export function podVerdict(input: VerdictInput): VerdictResult {
   if (running.length < expected || expected === 0) return {current, reason: pendingReason(current, app, appNames ?? [], init), verdict: 'pending'}
   if (refused) return {current, reason: `still running an earlier version, but the file is refused now: ${file.reason ?? 'invalid'}`, verdict: 'running'}
   return {current, verdict: 'running'}
+}
+
+/** No container of the pod has started (or the file is refused and nothing of it runs). */
+function notStarted(input: VerdictInput): Omit<VerdictResult, 'current'> {
+  const {mirror} = input
+  if (mirror) return {reason: `the mirror pod is ${mirror.phase} but no container has started yet`, verdict: 'pending'}
+  if (input.kubeletLoaded && input.file?.status === 'valid') return {reason: 'the kubelet has taken the pod but no container has started yet (pulling the image?)', verdict: 'pending'}
+  return {reason: fileOnlyReason(input), verdict: 'file-only'}
 }
 
 function orphan(containers: readonly RuntimeContainer[], mirror: MirrorPod | undefined): Omit<VerdictResult, 'current'> {

@@ -20,7 +20,7 @@ import {
   listMirrorPods, type MirrorPod, namespaceExists, nodeRegistered,
 } from '../cluster/mirror-pods.js'
 import {RemoteCommandError, UserError} from '../errors.js'
-import {kubeletLinesAbout, kubeletReason} from '../kubelet/journal.js'
+import {type KubeletLine, kubeletLinesAbout, kubeletReason} from '../kubelet/journal.js'
 import {mirrorPodName} from '../kubelet/node-name.js'
 import {asArray, asObject, asString} from '../manifest/object.js'
 import {parseManifest} from '../manifest/parse.js'
@@ -33,7 +33,7 @@ import {fileWarnings} from './ls.js'
 import {type ManifestFile, type NodeManifests, readNodeManifests} from './manifest-dir.js'
 import {parsePodArg, type PodSelector} from './pod-ref.js'
 import {
-  HEALTHY_VERDICTS, type MirrorFacts, podVerdict, type Verdict, type VerdictFile,
+  HEALTHY_VERDICTS, type MirrorFacts, podVerdict, type Verdict, type VerdictFile, type VerdictInput,
 } from './status-verdict.js'
 import {loadSchema} from './validate.js'
 
@@ -253,6 +253,12 @@ export function verdictFile(file: ManifestFile): VerdictFile {
   return {...out, containers: names('containers'), initContainers: names('initContainers')}
 }
 
+/** Did the kubelet's last word on the pod take it (SyncLoop ADD/UPDATE) rather than drop it (REMOVE/DELETE)? */
+export function kubeletHasPod(lines: readonly KubeletLine[]): boolean {
+  const last = lines.findLast(line => /^SyncLoop (?:ADD|UPDATE|REMOVE|DELETE)$/.test(line.message))
+  return last !== undefined && /ADD|UPDATE/.test(last.message)
+}
+
 /** Is this pod uid a static pod's? The kubelet's config hash is 32 hex digits; API pods have UUIDs. */
 export function isStaticPodUid(uid: string, mirrors: readonly MirrorPod[]): boolean {
   return /^[\da-f]{32}$/.test(uid) || mirrors.some(m => m.configMirror === uid)
@@ -331,10 +337,11 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
   })
   // The kubelet's log, read once and only when a valid file was not loaded: why (kubelet-facts §1.4).
   let log: Promise<string[]> | undefined
-  const kubeletSays = async (path: string, pod: string, namespace: string): Promise<string | undefined> => {
+  const kubeletSays = async (path: string, pod: string, namespace: string): Promise<Pick<VerdictInput, 'kubeletLoaded' | 'kubeletReason'>> => {
     log ??= context.readKubeletLog({grep: [manifests.dir.path, ...pods.map(p => mirrorPodName(p.name, nodeName))], tail: 1000})
     .then(read => read.lines, () => [])
-    return kubeletReason(kubeletLinesAbout(await log, {file: path, namespace, pod}), path)
+    const lines = kubeletLinesAbout(await log, {file: path, namespace, pod})
+    return {kubeletLoaded: kubeletHasPod(lines), kubeletReason: kubeletReason(lines, path)}
   }
 
   const row = async ({file, name, namespace}: NodePod): Promise<StatusRow> => {
@@ -347,8 +354,7 @@ async function statusNode(node: string, gathered: Gathered, context: NodeContext
     let result = podVerdict(input)
     if (result.verdict === 'mirror-missing') result = podVerdict({...input, mirrorFacts: await context.facts.facts(nodeName, namespace)})
     else if (result.verdict === 'file-only' && file && input.file?.status === 'valid') {
-      const said = await kubeletSays(file.path, mirrorName, namespace)
-      if (said) result = podVerdict({...input, kubeletReason: said})
+      result = podVerdict({...input, ...await kubeletSays(file.path, mirrorName, namespace)})
     }
 
     return {

@@ -89,6 +89,16 @@ describe('status verdict', () => {
     .to.deep.equal({reason: 'the kubelet says: Could not process manifest file', verdict: 'file-only'})
   })
 
+  it('pending, not file only: the kubelet\'s log says it took the pod (no API server to ask, no container yet)', () => {
+    expect(verdict({
+      api: 'none', containers: [], file: valid, kubeletLoaded: true,
+    }).verdict).to.equal('pending')
+    const refused = {reason: 'cannot be parsed', status: 'error'} as const
+    expect(verdict({
+      api: 'none', containers: [], file: refused, kubeletLoaded: true,
+    }).verdict).to.equal('file-only')
+  })
+
   it('file only: exited containers of an earlier version do not make an invalid file run', () => {
     const file = {reason: 'cannot be parsed', status: 'error'} as const
     expect(verdict({containers: [container('web', 'exited')], file}).verdict).to.equal('file-only')

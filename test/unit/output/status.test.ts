@@ -4,9 +4,10 @@ import type {MirrorPod} from '../../../src/cluster/mirror-pods.js'
 import type {ManifestFile} from '../../../src/ops/manifest-dir.js'
 import type {RuntimeContainer} from '../../../src/runtime/containers.js'
 
+import {type KubeletLine, parseKubeletLine} from '../../../src/kubelet/journal.js'
 import {parsePodArg} from '../../../src/ops/pod-ref.js'
 import {
-  isStaticPodUid, matches, nodePods, statusExitCode, type StatusResult, type StatusRow,
+  isStaticPodUid, kubeletHasPod, matches, nodePods, statusExitCode, type StatusResult, type StatusRow,
 } from '../../../src/ops/status.js'
 import {makeChalk} from '../../../src/output/progress.js'
 import {
@@ -32,6 +33,11 @@ function container(podName: string, podUid: string, state: RuntimeContainer['sta
   return {
     id: podName, image: 'nginx', name: 'c', podName, podNamespace: 'default', podUid, restarts: 0, state,
   }
+}
+
+/** The kubelet's klog lines with these messages about web-node1. */
+function lines(...messages: string[]): KubeletLine[] {
+  return messages.map(message => parseKubeletLine(`I1130 01:27:05.019709      19 kubelet.go:2543] "${message}" source="file" pods=["default/web-node1"]`))
 }
 
 function row(extra: Partial<StatusRow> = {}): StatusRow {
@@ -171,6 +177,13 @@ describe('status output', () => {
       expect(nodePods({
         containers, files, mirrors, nodeName: 'node1', selectors: [parsePodArg('kube-system/lost'), parsePodArg('web.yaml')],
       }).map(p => p.name)).to.deep.equal(['web', 'lost'])
+    })
+
+    it('the kubelet has the pod when its last SyncLoop line about it adds or updates it', () => {
+      expect(kubeletHasPod(lines('SyncLoop ADD'))).to.equal(true)
+      expect(kubeletHasPod(lines('SyncLoop ADD', 'SyncLoop REMOVE'))).to.equal(false)
+      expect(kubeletHasPod(lines('SyncLoop REMOVE', 'SyncLoop ADD', 'SyncLoop UPDATE'))).to.equal(true)
+      expect(kubeletHasPod([])).to.equal(false)
     })
 
     it('static pod uids are the kubelet\'s 32-hex config hashes (or a mirror pod\'s); API pods have UUIDs', () => {
