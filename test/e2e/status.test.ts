@@ -210,27 +210,38 @@ describe('status', function () {
     expect(rowNamed(rows, 'node2', 'web')).to.include({mirrorLookup: 'ok', verdict: 'running'})
   })
 
-  it('orphans: containers and a mirror pod that no file defines (the kubelet is stopped); a new file it has not read is file only', async () => {
-    const node2 = cluster.node('node2')
-    const stop = await node2.exec(['systemctl', 'stop', 'kubelet'])
-    expect(stop.code, stop.stderr).to.equal(0)
-    await node2.removeManifest('leftover.yaml')
-    await node2.writeManifest('late.yaml', pod('late', NGINX))
-    const run = await staticpod(['status', 'node2'], env)
-    expect(run.code, run.stderr).to.equal(3)
-    expect(verdicts(run.stdout, 'node2')).to.deep.equal({late: 'file only', leftover: 'orphan', web: 'running'})
-    expect(run.stdout).to.match(/^node2\s+leftover\s+-\s+-\s+-\s+web running\s+0\s+Running 1\/1\s+orphan$/m)
-    expect(run.stdout).to.include('node2 leftover: orphan: containers and a mirror pod, but no manifest file: is the kubelet running?')
-    expect(run.stdout).to.include('node2 late: file only: the kubelet has not started it')
-  })
+  describe('after changes on the nodes', () => {
+    let orphans: Run
+    let noRuntime: Run
 
-  it('a node without crictl or docker: the containers are unknown ("?"), the mirror pod still tells, the node is not failed', async () => {
-    const node1 = cluster.node('node1')
-    const hide = await node1.exec(['mv', '/usr/local/bin/crictl', '/usr/local/bin/crictl.hidden'])
-    expect(hide.code, hide.stderr).to.equal(0)
-    const run = await staticpod(['status', 'node1', 'web'], env)
-    expect(run.code, run.stderr).to.equal(0)
-    expect(run.stdout).to.match(/^node1\s+web\s+web\.yaml\s+\d+s\s+[\da-f]{12}\s+\?\s+\?\s+Running 1\/1\s+running$/m)
-    expect(run.stderr).to.match(/warning node1: containers: node1: neither crictl nor docker/)
+    before(async () => {
+      const node1 = cluster.node('node1')
+      const node2 = cluster.node('node2')
+      // node2: the kubelet stops (its containers and mirror pods stay), then a file goes and another comes.
+      const stop = await node2.exec(['systemctl', 'stop', 'kubelet'])
+      expect(stop.code, stop.stderr).to.equal(0)
+      await node2.removeManifest('leftover.yaml')
+      await node2.writeManifest('late.yaml', pod('late', NGINX))
+      // node1: root finds no crictl any more.
+      const hide = await node1.exec(['mv', '/usr/local/bin/crictl', '/usr/local/bin/crictl.hidden'])
+      expect(hide.code, hide.stderr).to.equal(0);
+      [orphans, noRuntime] = await Promise.all([staticpod(['status', 'node2'], env), staticpod(['status', 'node1', 'web'], env)])
+    })
+
+    it('orphans: containers and a mirror pod that no file defines (the kubelet is stopped); a new file it has not read is file only', () => {
+      const run = orphans
+      expect(run.code, run.stderr).to.equal(3)
+      expect(verdicts(run.stdout, 'node2')).to.deep.equal({late: 'file only', leftover: 'orphan', web: 'running'})
+      expect(run.stdout).to.match(/^node2\s+leftover\s+-\s+-\s+-\s+web running\s+0\s+Running 1\/1\s+orphan$/m)
+      expect(run.stdout).to.include('node2 leftover: orphan: containers and a mirror pod, but no manifest file: is the kubelet running?')
+      expect(run.stdout).to.include('node2 late: file only: the kubelet has not started it')
+    })
+
+    it('a node without crictl or docker: the containers are unknown ("?"), the mirror pod still tells, the node is not failed', () => {
+      const run = noRuntime
+      expect(run.code, run.stderr).to.equal(0)
+      expect(run.stdout).to.match(/^node1\s+web\s+web\.yaml\s+\d+s\s+[\da-f]{12}\s+\?\s+\?\s+Running 1\/1\s+running$/m)
+      expect(run.stderr).to.match(/warning node1: containers: node1: neither crictl nor docker/)
+    })
   })
 })
