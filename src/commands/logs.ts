@@ -102,6 +102,13 @@ Exit status: 0 when every node answered, 1 when any failed (no such pod or conta
       if (!controller.signal.aborted) process.stdout.write(`${text}\n`)
     }
 
+    // A node that cannot be followed says so at once, not only in the summary after Ctrl-C.
+    options = {
+      ...options,
+      onEvent(event) {
+        if (event.type === 'done' && event.outcome.error && !controller.signal.aborted) process.stderr.write(`${event.outcome.node}: ${event.outcome.status}: ${event.outcome.error}\n`)
+      },
+    }
     try {
       if (kubelet) {
         const {nodes} = await followKubeletLines({

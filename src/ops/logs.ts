@@ -272,9 +272,9 @@ function logsFailed(node: string, argv: string[], result: {code: null | number; 
  */
 export function findPod(manifests: NodeManifests, selector: PodSelector, node: string): PodOnNode {
   const {error, files} = selectFiles(manifests.files, selector)
-  if (error) throw new UserError(`${node}: ${error}`, {exitCode: 1})
+  if (error) throw new UserError(`${error}`, {exitCode: 1})
   const {nodeName} = manifests
-  if (!nodeName) throw new UserError(`${node}: cannot tell the name the kubelet registers the node under (no hostname)`, {exitCode: 1})
+  if (!nodeName) throw new UserError('cannot tell the name the kubelet registers the node under (no hostname)', {exitCode: 1})
   const file = files.find(f => f.pod) ?? files[0]
   if (file?.pod) {
     return {
@@ -284,7 +284,7 @@ export function findPod(manifests: NodeManifests, selector: PodSelector, node: s
 
   if (selector.kind === 'file') {
     if (file) return {file: file.path, nodeName}
-    throw new UserError(`${node}: no file ${printable(selector.file)} in ${manifests.dir.path}`, {
+    throw new UserError(`no file ${printable(selector.file)} in ${manifests.dir.path}`, {
       exitCode: 1, hints: [`\`staticpod ls ${node}\` lists the files there.`],
     })
   }
@@ -310,7 +310,7 @@ async function prepare(
   const pod = findPod(manifests, selector, node.name)
   const {containers, runtime} = await listing
   const chosen = pickContainer(containers, pod, options, node.name)
-  const instance = options.previous ? previousInstance(containers, chosen, runtime, node.name) : chosen
+  const instance = options.previous ? previousInstance(containers, chosen, runtime) : chosen
   return {
     argv: logsArgv(runtime, instance.id, {
       follow: options.follow, previous: options.previous, sinceMs: options.sinceMs, tail: options.tail,
@@ -333,7 +333,7 @@ async function prepare(
  */
 export function pickContainer(containers: readonly RuntimeContainer[], pod: PodOnNode, options: {container?: string}, node: string): RuntimeContainer {
   if (!pod.mirror || !pod.name) {
-    throw new UserError(`${node}: ${pod.file ?? 'the file'} does not define a pod the kubelet could run`, {
+    throw new UserError(`${pod.file ?? 'the file'} does not define a pod the kubelet could run`, {
       exitCode: 1, hints: [`\`staticpod logs ${node} ${pod.file?.split('/').at(-1) ?? ''} --kubelet\` shows what the kubelet said about it.`],
     })
   }
@@ -341,14 +341,14 @@ export function pickContainer(containers: readonly RuntimeContainer[], pod: PodO
   const namespaces = [...new Set(containers.filter(c => c.podName === pod.mirror).map(c => c.podNamespace))].sort()
   const namespace = pod.namespace ?? (namespaces.length === 1 ? namespaces[0] : undefined)
   if (pod.namespace === undefined && namespaces.length > 1) {
-    throw new UserError(`${node}: pod ${pod.mirror} has containers in namespaces ${namespaces.join(', ')}: name one as NAMESPACE/NAME`, {exitCode: 1})
+    throw new UserError(`pod ${pod.mirror} has containers in namespaces ${namespaces.join(', ')}: name one as NAMESPACE/NAME`, {exitCode: 1})
   }
 
   const own = namespace === undefined ? [] : latestContainers(containersOfPod(containers, pod.mirror, namespace))
   const shown = `${namespace ?? pod.namespace ?? 'default'}/${pod.name}`
   if (own.length === 0) {
-    const why = pod.file ? `the kubelet has not started it from ${pod.file}` : 'and no manifest file defines it'
-    throw new UserError(`${node}: pod ${shown} has no container (no ${pod.mirror} in the runtime): ${why}`, {
+    const why = pod.file ? `the kubelet has not started it from ${pod.file}` : 'no manifest file defines it either'
+    throw new UserError(`pod ${shown} has no container (no ${pod.mirror} in the runtime): ${why}`, {
       exitCode: 1,
       hints: pod.file ? [`\`staticpod logs ${node} ${podKey({name: pod.name, namespace: namespace ?? pod.namespace ?? 'default'})} --kubelet\` shows what the kubelet said about it.`] : [],
     })
@@ -357,12 +357,12 @@ export function pickContainer(containers: readonly RuntimeContainer[], pod: PodO
   const names = own.map(c => c.name).sort()
   if (options.container !== undefined) {
     const found = own.find(c => c.name === options.container)
-    if (!found) throw new UserError(`${node}: container ${options.container} is not valid for pod ${pod.mirror}: its containers are ${names.join(', ')}`, {exitCode: 1})
+    if (!found) throw new UserError(`container ${options.container} is not valid for pod ${pod.mirror}: its containers are ${names.join(', ')}`, {exitCode: 1})
     return found
   }
 
   if (own.length > 1) {
-    throw new UserError(`${node}: a container name must be specified for pod ${pod.mirror}, choose one of: [${names.join(' ')}]`, {
+    throw new UserError(`a container name must be specified for pod ${pod.mirror}, choose one of: [${names.join(' ')}]`, {
       exitCode: 1,
       hints: [`Add -c ${names[0]!} (or another of them).`],
     })
@@ -375,8 +375,8 @@ export function pickContainer(containers: readonly RuntimeContainer[], pod: PodO
  * The crashed instance before `current` (restart count ≥ 1). crictl reads it by the current
  * container (`--previous`); docker keeps it as its own container (cri-dockerd's `..._<attempt>`).
  */
-export function previousInstance(containers: readonly RuntimeContainer[], current: RuntimeContainer, runtime: RuntimeName, node: string): RuntimeContainer {
-  const notFound = (): UserError => new UserError(`${node}: previous terminated container "${current.name}" in pod "${current.podName}" not found (restart count ${current.restarts})`, {
+export function previousInstance(containers: readonly RuntimeContainer[], current: RuntimeContainer, runtime: RuntimeName): RuntimeContainer {
+  const notFound = (): UserError => new UserError(`previous terminated container "${current.name}" in pod "${current.podName}" not found (restart count ${current.restarts})`, {
     exitCode: 1, hints: current.restarts === 0 ? ['The container has not been restarted: drop --previous for its log.'] : [],
   })
   if (current.restarts < 1) throw notFound()

@@ -140,7 +140,7 @@ describe('e2e: staticpod logs', function () {
   it('needs -c for a pod with several containers, and names them', async () => {
     const two = await run('twoContainers')
     exits(two, 1)
-    expect(flat(two.stderr)).to.include('node1: a container name must be specified for pod talker-node1, choose one of: [side talk]')
+    expect(flat(two.stderr)).to.include('node1: failed: a container name must be specified for pod talker-node1, choose one of: [side talk]')
     const wrong = await run('wrongContainer')
     exits(wrong, 1)
     expect(flat(wrong.stderr)).to.include('container nope is not valid for pod talker-node1: its containers are side, talk')
@@ -174,7 +174,7 @@ describe('e2e: staticpod logs', function () {
     // Asking for its container log says why there is none, and where to look.
     const logs = await run('noContainer')
     exits(logs, 1)
-    expect(flat(logs.stderr)).to.include('node1: pod default/broken has no container (no broken-node1 in the runtime): the kubelet has not started it from /etc/kubernetes/manifests/broken.yaml')
+    expect(flat(logs.stderr)).to.include('node1: failed: pod default/broken has no container (no broken-node1 in the runtime): the kubelet has not started it from /etc/kubernetes/manifests/broken.yaml')
     expect(flat(logs.stderr)).to.include('staticpod logs node1 default/broken --kubelet')
   })
 
@@ -226,7 +226,7 @@ describe('e2e: staticpod logs', function () {
     await queue
     const none = await run('noPrevious')
     exits(none, 1)
-    expect(flat(none.stderr)).to.include('node1: previous terminated container "talk" in pod "talker-node1" not found (restart count 0)')
+    expect(flat(none.stderr)).to.include('node1: failed: previous terminated container "talk" in pod "talker-node1" not found (restart count 0)')
 
     const first = [lines((await run('plain')).stdout)[0], lines((await run('docker')).stdout)[0]]
     await Promise.all([node1.killContainer('talker', 'talk'), node2.killContainer('talker', 'talk')])

@@ -108,15 +108,15 @@ describe('container logs', () => {
 
     it('needs -c when the pod has several containers, and lists them', () => {
       const containers = [c('web', 0, 'running'), c('side', 0, 'running')]
-      expect(error(() => pickContainer(containers, pod, {}, 'node1')).message).to.equal('node1: a container name must be specified for pod web-node1, choose one of: [side web]')
+      expect(error(() => pickContainer(containers, pod, {}, 'node1')).message).to.equal('a container name must be specified for pod web-node1, choose one of: [side web]')
       expect(pickContainer(containers, pod, {container: 'side'}, 'node1').id).to.equal('side-0')
-      expect(error(() => pickContainer(containers, pod, {container: 'x'}, 'node1')).message).to.equal('node1: container x is not valid for pod web-node1: its containers are side, web')
+      expect(error(() => pickContainer(containers, pod, {container: 'x'}, 'node1')).message).to.equal('container x is not valid for pod web-node1: its containers are side, web')
     })
 
     it('ignores other pods and namespaces, and says when the kubelet has not started the pod', () => {
       const others = [c('web', 0, 'running', {podName: 'web-node1-x'}), c('web', 0, 'running', {podNamespace: 'kube-system'})]
       const thrown = error(() => pickContainer(others, pod, {}, 'node1'))
-      expect(thrown.message).to.equal('node1: pod default/web has no container (no web-node1 in the runtime): the kubelet has not started it from /etc/kubernetes/manifests/web.yaml')
+      expect(thrown.message).to.equal('pod default/web has no container (no web-node1 in the runtime): the kubelet has not started it from /etc/kubernetes/manifests/web.yaml')
       expect(thrown.hints[0]).to.include('staticpod logs node1 default/web --kubelet')
     })
 
@@ -133,16 +133,16 @@ describe('container logs', () => {
     }
 
     it('crictl reads it through the current container; docker keeps its own container for it', () => {
-      expect(previousInstance([current], current, 'crictl', 'node1').id).to.equal('now')
+      expect(previousInstance([current], current, 'crictl').id).to.equal('now')
       const before = {
         ...current, id: 'before', restarts: 1, state: 'exited' as const,
       }
-      expect(previousInstance([current, before, {...before, id: 'older', restarts: 0}], current, 'docker', 'node1').id).to.equal('before')
+      expect(previousInstance([current, before, {...before, id: 'older', restarts: 0}], current, 'docker').id).to.equal('before')
     })
 
     it('is an error without a restart, or when docker no longer has it', () => {
-      expect(() => previousInstance([], {...current, restarts: 0}, 'crictl', 'node1')).to.throw('node1: previous terminated container "web" in pod "web-node1" not found (restart count 0)')
-      expect(() => previousInstance([current], current, 'docker', 'node1')).to.throw(/not found \(restart count 2\)/)
+      expect(() => previousInstance([], {...current, restarts: 0}, 'crictl')).to.throw('previous terminated container "web" in pod "web-node1" not found (restart count 0)')
+      expect(() => previousInstance([current], current, 'docker')).to.throw(/not found \(restart count 2\)/)
     })
   })
 })
