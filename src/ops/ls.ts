@@ -6,6 +6,7 @@
  * twice, files it cannot parse or would refuse.
  */
 import type {NodeOptions} from '../flags.js'
+import type {Finding} from '../manifest/types.js'
 import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
 
 import {resolveNodes} from '../nodes/resolve.js'
@@ -141,22 +142,28 @@ function entry(node: string, state: NodeManifests, file: ManifestFile, disabled:
   }
 }
 
+/** A finding about where the file is (a stray file, a pod defined twice), not about what it says. */
+function isPlacementFinding(finding: Finding): boolean {
+  return finding.rule === 'dir/stray-file' || finding.rule === 'dir/duplicate-pod'
+}
+
+/** The errors in what a file says, which make the kubelet skip or refuse it (a stray file it loads all the same). */
+export function contentErrors(file: ManifestFile): Finding[] {
+  return errorFindings(file).filter(f => !isPlacementFinding(f))
+}
+
 /**
  * What is wrong with a file, in the kubelet's terms: loaded by accident (a backup, a README), the
  * same pod in two files, cannot be parsed, or would be refused (the first error; `staticpod
  * validate` shows them all).
  */
 export function fileWarnings(file: ManifestFile, disabled: boolean): string[] {
-  const findings = errorFindings(file)
-  const out: string[] = []
-  for (const finding of findings) {
-    if (finding.rule === 'dir/stray-file' || finding.rule === 'dir/duplicate-pod') out.push(finding.message)
-  }
-
-  const other = findings.find(f => f.rule !== 'dir/stray-file' && f.rule !== 'dir/duplicate-pod')
+  const out = errorFindings(file).filter(f => isPlacementFinding(f)).map(f => f.message)
+  const content = contentErrors(file)
+  const [other] = content
   if (file.status === 'error') out.push(`cannot be parsed${disabled ? '' : ', the kubelet skips it'}: ${other?.message ?? 'unreadable'}`)
   else if (other) {
-    const more = findings.filter(f => f.rule !== 'dir/stray-file' && f.rule !== 'dir/duplicate-pod').length - 1
+    const more = content.length - 1
     out.push(`${disabled ? 'invalid' : 'the kubelet would refuse it'}: ${other.message}${more > 0 ? ` (and ${more} more: staticpod validate shows them)` : ''}`)
   }
 

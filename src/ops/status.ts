@@ -29,7 +29,7 @@ import {type RuntimeContainer, RuntimeOutputError} from '../runtime/containers.j
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {listContainers, type RuntimeName} from './containers.js'
 import {type KubeletLog, type KubeletLogOptions, readKubeletLog} from './kubelet-log.js'
-import {fileWarnings} from './ls.js'
+import {contentErrors, fileWarnings} from './ls.js'
 import {type ManifestFile, type NodeManifests, readNodeManifests} from './manifest-dir.js'
 import {parsePodArg, type PodSelector} from './pod-ref.js'
 import {
@@ -244,7 +244,9 @@ async function unknownOnError(answer: Promise<boolean>): Promise<boolean | undef
 
 /** The part of a file the verdict reads: container names, and why the kubelet refuses it. */
 export function verdictFile(file: ManifestFile): VerdictFile {
-  const status = file.status === 'other' ? 'error' : file.status
+  // A stray file (a backup, a second file of the same pod) is loaded all the same: only what it says can make the kubelet refuse it.
+  const parsed = file.status === 'other' || file.status === 'error' ? 'error' : undefined
+  const status = parsed ?? (contentErrors(file).length > 0 ? 'invalid' : 'valid')
   const reason = status === 'valid' ? undefined : fileWarnings(file, false).find(w => w.startsWith('cannot be parsed') || w.startsWith('the kubelet would refuse'))
   const out: VerdictFile = {status, ...(reason ? {reason} : {})}
   if (status === 'error' || !file.content) return out

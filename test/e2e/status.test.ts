@@ -30,6 +30,8 @@ const MANIFESTS: Record<string, string> = {
   'secretive.yaml': pod('secretive', `${NGINX}  volumes:\n  - name: creds\n    secret:\n      secretName: creds\n`),
   // pending: its init container never finishes
   'slow.yaml': pod('slow', `  initContainers:\n  - name: setup\n    image: busybox\n    command: [sleep, '3600']\n${NGINX}`),
+  // running: a backup name, but the kubelet loads every file, so it runs (ls warns about it; status says what runs)
+  'stray.yaml.bak': pod('stray', NGINX),
   // running
   'web.yaml': pod('web', NGINX),
 }
@@ -92,7 +94,7 @@ describe('status', function () {
       const list = await cluster.kubectl(['get', 'pods', '-A', '-o', 'json'])
       const {items} = (JSON.parse(list.stdout) as {items: Json[]})
       const status = (name: string) => items.find(p => (p.metadata as Json).name === name)?.status as Json | undefined
-      for (const name of ['web-node1', 'web-node2', 'leftover-node2']) expect(status(name)?.phase, name).to.equal('Running')
+      for (const name of ['web-node1', 'stray-node1', 'web-node2', 'leftover-node2']) expect(status(name)?.phase, name).to.equal('Running')
       expect(status('slow-node1')?.phase).to.equal('Pending')
       const crash = (status('crash-node1')?.containerStatuses as Json[] | undefined)?.[0]
       expect(crash?.restartCount).to.be.greaterThan(0)
@@ -140,8 +142,10 @@ describe('status', function () {
       'ghost/haunted': 'mirror missing',
       secretive: 'file only',
       slow: 'pending',
+      stray: 'running',
       web: 'running',
     })
+    expect(run.stdout).not.to.match(/^node1 stray:/m)
     expect(run.stdout).to.match(/^node1 secretive: file only: the kubelet would refuse it: static pods may not reference secrets \(secret volume "creds"\)/m)
     expect(run.stdout).to.include('node1 ghost/haunted: mirror missing: namespace "ghost" does not exist: the API server refuses the mirror pod')
     expect(run.stdout).to.include('node1 slow: pending: init container setup is running')
@@ -176,7 +180,7 @@ describe('status', function () {
       return `${r.nodeName} ${m.namespace}/${m.name} ${m.uid} ${m.configHash}`
     }).sort()
     expect(fromStatus).to.deep.equal(fromKubectl)
-    expect(fromStatus).to.have.length(5)
+    expect(fromStatus).to.have.length(6)
   })
 
   it('a docker node: the containers come from docker', async () => {
