@@ -17,8 +17,40 @@ export {median, root, saveResult} from './common.js'
 const TIME = '/usr/bin/time'
 export const MANIFEST_DIR = '/etc/kubernetes/manifests'
 
+/** A positive integer option `--name N` of the bench's command line. */
+export function option(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`)
+  const value = at === -1 ? Number.NaN : Number(process.argv[at + 1])
+  return Number.isInteger(value) && value > 0 ? value : fallback
+}
+
+export function verdict(ok: boolean): string {
+  return ok ? 'met' : 'NOT met'
+}
+
+/** Checks what the bench needs and starts the fleet; undefined, after saying why, when it cannot run. */
+export async function openFleet(bench: string, options: {nodes: number; peers: boolean; runs: number}): Promise<Fleet | undefined> {
+  const missing = missingTools({peers: options.peers})
+  if (missing) {
+    console.error(`${bench}: cannot run: ${missing}`)
+    return undefined
+  }
+
+  if (options.runs < 5) console.error(`${bench}: ${options.runs} runs are a smoke test, not a measurement (use at least 5)`)
+  return startFleet(options.nodes)
+}
+
+/** What a bench keeps of a tool's figures in bench/out/. */
+export function kept(tool: ToolFigures): Record<string, unknown> {
+  return {
+    ...tool, runs: tool.runs.map(run => ({
+      cpuMs: run.cpuMs, nodeCpuMs: run.nodeCpuMs, peakRssKiB: run.peakRssKiB, wallMs: run.wallMs,
+    })),
+  }
+}
+
 /** What a bench needs installed, and how to get it; undefined when all is there. */
-export function missingTools(tools: {peers: boolean}): string | undefined {
+function missingTools(tools: {peers: boolean}): string | undefined {
   if (process.getuid?.() !== 0) return 'the sandbox nodes need root (namespaces, mounts): run as root.'
   if (!existsSync(runJs) || !existsSync(path.join(root, 'dist', 'commands', 'ls.js'))) return 'the CLI is not built: run `npm run build` first.'
   const needed = [

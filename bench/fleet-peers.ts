@@ -24,22 +24,12 @@ import {
 import path from 'node:path'
 
 import {
-  failure, figures, type Fleet, header, loadAverage, MANIFEST_DIR, measure, type Measured, median, missingTools, row, saveResult, startFleet, staticpodArgv, type ToolFigures, webManifest,
+  failure, figures, type Fleet, header, kept, loadAverage, MANIFEST_DIR, measure, type Measured, median, openFleet, option, row, saveResult, staticpodArgv, type ToolFigures, verdict, webManifest,
 } from './fleet-common.js'
 
 const TARGET_PSSH = 0.5
 const TARGET_ANSIBLE = 0.05
 const TARGET_CPU_MS = 12
-
-function verdict(ok: boolean): string {
-  return ok ? 'met' : 'NOT met'
-}
-
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`)
-  const value = at === -1 ? Number.NaN : Number(process.argv[at + 1])
-  return Number.isInteger(value) && value > 0 ? value : fallback
-}
 
 const nodes = option('nodes', 50)
 const runs = option('runs', 5)
@@ -207,22 +197,12 @@ async function compare(fleet: Fleet, command: 'add' | 'ls'): Promise<Record<stri
 }
 
 async function main(): Promise<number> {
-  const missing = missingTools({peers: true})
-  if (missing) {
-    console.error(`fleet-peers: cannot run: ${missing}`)
-    return 2
-  }
-
-  if (runs < 5) console.error(`fleet-peers: ${runs} runs are a smoke test, not a measurement (use at least 5)`)
-  const fleet = await startFleet(nodes)
+  const fleet = await openFleet('fleet-peers', {nodes, peers: true, runs})
+  if (!fleet) return 2
   try {
     const ls = await compare(fleet, 'ls')
     const add = await compare(fleet, 'add')
-    const strip = (byLabel: Record<string, ToolFigures>) => Object.fromEntries(Object.entries(byLabel).map(([label, tool]) => [label, {
-      ...tool, runs: tool.runs.map(run => ({
-        cpuMs: run.cpuMs, nodeCpuMs: run.nodeCpuMs, peakRssKiB: run.peakRssKiB, wallMs: run.wallMs,
-      })),
-    }]))
+    const strip = (byLabel: Record<string, ToolFigures>) => Object.fromEntries(Object.entries(byLabel).map(([label, tool]) => [label, kept(tool)]))
     const saved = saveResult('fleet-peers', {
       add: strip(add), load: loadAverage(), ls: strip(ls), nodes, runs,
     })

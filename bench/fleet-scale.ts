@@ -9,35 +9,19 @@
 import {readFileSync} from 'node:fs'
 
 import {
-  failure, figures, header, loadAverage, measure, type Measured, median, missingTools, row, saveResult, startFleet, staticpodArgv,
+  failure, figures, header, kept, loadAverage, measure, type Measured, median, openFleet, option, row, saveResult, staticpodArgv, verdict,
 } from './fleet-common.js'
 
 const TARGET_RATIO = 11
 const TARGET_RSS_MB = 250
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`)
-  const value = at === -1 ? Number.NaN : Number(process.argv[at + 1])
-  return Number.isInteger(value) && value > 0 ? value : fallback
-}
-
 const nodes = option('nodes', 500)
 const base = Math.min(nodes, option('base', 50))
 const runs = option('runs', 5)
 
-function verdict(ok: boolean): string {
-  return ok ? 'met' : 'NOT met'
-}
-
 async function main(): Promise<number> {
-  const missing = missingTools({peers: false})
-  if (missing) {
-    console.error(`fleet-scale: cannot run: ${missing}`)
-    return 2
-  }
-
-  if (runs < 5) console.error(`fleet-scale: ${runs} runs are a smoke test, not a measurement (use at least 5)`)
-  const fleet = await startFleet(nodes)
+  const fleet = await openFleet('fleet-scale', {nodes, peers: false, runs})
+  if (!fleet) return 2
   try {
     const some = fleet.sandbox.nodes.slice(0, base).map(node => node.name).join(',')
     const kinds = [
@@ -79,13 +63,8 @@ async function main(): Promise<number> {
     console.log(`  ${nodes} / ${base} nodes: ${ratio.toFixed(2)}× wall (target ≤ ${TARGET_RATIO}×: ${verdict(ratio <= TARGET_RATIO)})`)
     const rssMB = (all.peakRssMiB * 1024 * 1024) / 1e6
     console.log(`  peak RSS at ${nodes} nodes: ${rssMB.toFixed(0)} MB (target ≤ ${TARGET_RSS_MB} MB: ${verdict(rssMB <= TARGET_RSS_MB)})`)
-    const strip = (tool: ReturnType<typeof figures>) => ({
-      ...tool, runs: tool.runs.map(run => ({
-        cpuMs: run.cpuMs, nodeCpuMs: run.nodeCpuMs, peakRssKiB: run.peakRssKiB, wallMs: run.wallMs,
-      })),
-    })
     const saved = saveResult('fleet-scale', {
-      all: strip(all), base, load: loadAverage(), nodes, ratio, runs, some: strip(some50),
+      all: kept(all), base, load: loadAverage(), nodes, ratio, runs, some: kept(some50),
     })
     console.log(`\n(all timings in ${saved})`)
     return 0
