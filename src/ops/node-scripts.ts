@@ -419,11 +419,32 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap '' PIPE
 fail() { echo "staticpod: $*" >&2; exit 1; }
-enc() { printf '%s' "$1" | base64 | tr -d '\\n'; }
+${SHELL_ENC}
+nl='
+'
+# One sha256sum for the regular files of a directory, in the order the loop meets them; when it fails
+# (a file went away), each file is hashed alone. A directory that changes meanwhile gives another
+# fingerprint, and so exit 75: read again.
 fp() {
-  for e in "$1"/*; do
+  fd=$1
+  set -- "$fd"/*
+  k=$#
+  for e; do
+    if [ -f "$e" ]; then set -- "$@" "$e"; fi
+  done
+  shift "$k"
+  sums=
+  [ $# -eq 0 ] || sums=$(sha256sum -- "$@" 2>/dev/null) || sums=
+  for e in "$fd"/*; do
     [ -e "$e" ] || [ -L "$e" ] || continue
-    if [ -f "$e" ]; then s=$(sha256sum < "$e"); s=\${s%% *}
+    if [ -f "$e" ]; then
+      case $sums in
+      *"$nl"*) s=\${sums%%"$nl"*} sums=\${sums#*"$nl"} ;;
+      *) s=$sums sums= ;;
+      esac
+      s=\${s#\\\\}
+      s=\${s%% *}
+      [ -n "$s" ] || { s=$(sha256sum < "$e"); s=\${s%% *}; }
     elif [ -d "$e" ]; then s=d
     else s=o
     fi
@@ -440,7 +461,8 @@ backup() {
   j=0
   while [ -e "$b" ] || [ -L "$b" ]; do j=$((j+1)); b=$bk/$2.$j; done
   cp -p -- "$1" "$b"
-  echo "backup $i $(enc "$b")"
+  enc "$b"
+  echo "backup $i $eb"
 }
 isdir() { [ -d "$1" ] && fail "$1 is a directory"; return 0; }
 # relocate FROM TO: move $n from one directory to the other (parking and unparking) without either ever
@@ -462,11 +484,13 @@ relocate() {
   rm -f -- "$1/$n"
   sync -- "$1" 2>/dev/null || :
 }
-mkdir -p -m 0700 -- "$st"
+[ -d "$st" ] || mkdir -p -m 0700 -- "$st"
 if command -v flock >/dev/null 2>&1; then
   exec 9>>"$st/lock"
   flock -w 60 9 || fail "another staticpod has held $st/lock for 60s"
-  rm -f -- "$d"/.staticpod-*.tmp "$p"/.staticpod-*.tmp
+  for e in "$d"/.staticpod-*.tmp "$p"/.staticpod-*.tmp; do
+    if [ -e "$e" ] || [ -L "$e" ]; then rm -f -- "$d"/.staticpod-*.tmp "$p"/.staticpod-*.tmp; break; fi
+  done
 fi
 got=$( { fp "$d"; printf '\\000\\n'; fp "$p"; } | sha256sum)
 if [ "\${got%% *}" != "$want" ]; then
