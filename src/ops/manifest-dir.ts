@@ -360,7 +360,9 @@ async function runProbe(node: NodeExec, request: ProbeRequest, timeoutMs: number
   const argv = probeArgv(request)
   const result = await node.run(argv, {readOnly: true, root: true, timeoutMs})
   if (result.code !== 0) {
-    throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed (exit ${result.code ?? result.signal})`)
+    // The probe says why in a "staticpod: " line on stderr (an unreadable manifest directory).
+    const said = result.stderr.split('\n').findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
+    throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed: ${said ?? `exit ${result.code ?? result.signal}`}`)
   }
 
   return parseProbeOutput(result.stdout, request)

@@ -103,6 +103,11 @@ item() {
 }
 list() {
   if [ -d "$2" ]; then
+    # A manifest directory this user cannot read would list as empty: say so instead (no sudo, sudo: false).
+    if [ "$3" = m ] && { [ ! -r "$2" ] || [ ! -x "$2" ]; }; then
+      echo "staticpod: cannot list $2: permission denied (run as root or with sudo)" >&2
+      exit 13
+    fi
     echo "$1 d"
     lk=$3
     set -- "$2"/*

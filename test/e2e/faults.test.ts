@@ -154,6 +154,12 @@ describe('e2e: faults and hostile input', function () {
       expect(summary).to.include(`  node6: unreachable: connection refused by ${node6.address}`)
 
       expect(await contents(node1)).to.deep.equal([['static-web.yaml', sha256(text)]])
+      // A manifest directory this user cannot read is an error, not an empty listing.
+      await node4.exec(['chmod', '0700', DIR], {check: true})
+      const ls = await staticpod(['ls', 'no-permission', '--config', inventory], env)
+      await node4.exec(['chmod', '0755', DIR], {check: true})
+      expect(ls.code, ls.stderr).to.equal(1)
+      expect(flat(ls.stderr)).to.include(`no-permission: failed: no-permission: reading the kubelet's files and the manifest directory failed: cannot list ${DIR}: permission denied (run as root or with sudo)`)
       for (const node of [node2, node3, node4, node5]) {
         // eslint-disable-next-line no-await-in-loop
         expect(await contents(node), node.name).to.deep.equal([['static-web.yaml', sha256(OLD)]])
