@@ -10,7 +10,7 @@ import type {NodeExec} from '../transport/node.js'
 import {RemoteCommandError} from '../errors.js'
 import {describeArgv, type ManifestFile, type NodeManifests} from './manifest-dir.js'
 import {
-  applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, STATE_DIR,
+  applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, scriptSaid, STATE_DIR,
 } from './node-scripts.js'
 import {printable} from './pod-ref.js'
 
@@ -58,7 +58,7 @@ export async function applySteps(node: NodeExec, state: NodeManifests, steps: re
   if (result.code !== 0 || !output.finished) {
     const done = output.done.map(index => describeStep(steps[index]!)).join(', ')
     const lines = result.stderr.trim().split('\n').filter(Boolean)
-    const said = lines.findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
+    const said = scriptSaid(result.stderr)
     // Otherwise the last thing a command of the script said: "No space left on device", "Read-only file system".
     const message = said ?? `changing ${state.dir.path} failed: ${lines.at(-1) ?? `exit ${result.code ?? result.signal}`}`
     throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: ${message}${done ? ` (done before that: ${done})` : ''}`)

@@ -28,7 +28,7 @@ import {markDuplicatePods, strayFileFinding, subdirectoryFinding} from '../manif
 import {dns1123Subdomain} from '../manifest/names.js'
 import {fileFinding, tooLargeFinding} from '../manifest/parse.js'
 import {
-  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest, sha256,
+  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest, scriptSaid, sha256,
 } from './node-scripts.js'
 
 /** Everything the probes have read from a node so far. */
@@ -361,7 +361,7 @@ async function runProbe(node: NodeExec, request: ProbeRequest, timeoutMs: number
   const result = await node.run(argv, {readOnly: true, root: true, timeoutMs})
   if (result.code !== 0) {
     // The probe says why in a "staticpod: " line on stderr (an unreadable manifest directory).
-    const said = result.stderr.split('\n').findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
+    const said = scriptSaid(result.stderr)
     throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed: ${said ?? `exit ${result.code ?? result.signal}`}`)
   }
 

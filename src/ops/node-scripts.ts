@@ -654,6 +654,11 @@ export function fingerprint(manifestEntries: readonly FingerprintEntry[], disabl
   return hash.digest('hex')
 }
 
+/** What a script said about why it stopped: its last `staticpod: ` line on stderr, without the prefix. */
+export function scriptSaid(stderr: string): string | undefined {
+  return stderr.split('\n').findLast(line => line.startsWith('staticpod: '))?.slice('staticpod: '.length)
+}
+
 export function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex')
 }

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {
-  APPLY_SCRIPT, applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, parseProbeOutput, PROBE_SCRIPT, probeArgv, type ProbeRequest, sha256,
+  APPLY_SCRIPT, applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, parseProbeOutput, PROBE_SCRIPT, probeArgv, type ProbeRequest, scriptSaid, sha256,
 } from '../../../src/ops/node-scripts.js'
 import {remoteCommand} from '../../../src/transport/remote-command.js'
 
@@ -69,6 +69,12 @@ function probe(request: ProbeRequest, max?: number) {
 }
 
 describe('ops/node-scripts', () => {
+  it('scriptSaid: the last "staticpod: " line of stderr, without the prefix; nothing when the script said nothing', () => {
+    expect(scriptSaid('cat: write error\nstaticpod: first\nnoise\nstaticpod: cannot list /x: permission denied\n')).to.equal('cannot list /x: permission denied')
+    expect(scriptSaid('cat: write error: No space left on device\n')).to.equal(undefined)
+    expect(scriptSaid('')).to.equal(undefined)
+  })
+
   beforeEach(() => {
     root = mkdtempSync(path.join(tmpdir(), 'staticpod-scripts-'))
   })
