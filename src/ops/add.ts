@@ -14,7 +14,6 @@ import {readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import type {NodeOptions} from '../flags.js'
 import type {PodSchema} from '../manifest/check.js'
 import type {DocumentResult, ValidateResult} from '../manifest/types.js'
 import type {FanOutEvent} from '../transport/fan-out.js'
@@ -29,7 +28,7 @@ import {resolveNodes} from '../nodes/resolve.js'
 import {formatMs} from '../transport/duration.js'
 import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, RefusedError, simulate, withFreshState,
+  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, simulate, withFreshState,
 } from './apply.js'
 import {failedAsReported, runInWaves, type SequencedStatus} from './kubelet-restart.js'
 import {
@@ -42,28 +41,18 @@ import {
 } from './pod-wait.js'
 import {loadSchema, validate} from './validate.js'
 
-export interface AddOptions extends NodeOptions {
-  /** Back up replaced files (--no-backup: false). */
-  backup: boolean
+export interface AddOptions extends ManifestChangeOptions {
   /** --context: the kubeconfig context for the wait. */
   context?: string
-  cwd?: string
-  /** Plan and show, change nothing. */
-  dryRun: boolean
-  env?: NodeJS.ProcessEnv
-  home?: string
   /** --kubeconfig, else the inventory's kubeconfig, KUBECONFIG, ~/.kube/config: for the wait. */
   kubeconfig?: string
   /** Files, or '-' for standard input. */
   manifests: string[]
-  onEvent?: (event: FanOutEvent<unknown>) => void
   readStdin(): Promise<Buffer>
   /** A node whose wait fails gets its previous files back (needs waitMs). */
   rollbackOnFailure?: boolean
   /** One node at a time; the nodes after a failed one are skipped. */
   rolling?: boolean
-  /** NODES. */
-  spec: string
   /** Wait this long on each node for the kubelet to run what was written; undefined: do not wait. */
   waitMs?: number
 }

@@ -5,6 +5,8 @@
  */
 import {randomBytes} from 'node:crypto'
 
+import type {NodeOptions} from '../flags.js'
+import type {FanOutEvent} from '../transport/fan-out.js'
 import type {NodeExec} from '../transport/node.js'
 
 import {RemoteCommandError} from '../errors.js'
@@ -31,6 +33,20 @@ export class RefusedError extends Error {
     this.name = 'RefusedError'
     this.hints = hints
   }
+}
+
+/** The options add, rm, disable and enable have in common. */
+export interface ManifestChangeOptions extends NodeOptions {
+  /** Back up replaced or removed files (--no-backup: false). */
+  backup: boolean
+  cwd?: string
+  /** Plan and show, change nothing. */
+  dryRun: boolean
+  env?: NodeJS.ProcessEnv
+  home?: string
+  onEvent?: (event: FanOutEvent<unknown>) => void
+  /** NODES. */
+  spec: string
 }
 
 export interface ApplyOptions {

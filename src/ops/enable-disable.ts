@@ -6,13 +6,12 @@
  * in either directory (copy to a temp file, fsync, rename, then remove the original), and `ls`
  * shows parked pods as disabled.
  */
-import type {NodeOptions} from '../flags.js'
-import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
+import type {NodeStatus} from '../transport/fan-out.js'
 
 import {resolveNodes} from '../nodes/resolve.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, RefusedError, withFreshState,
+  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, withFreshState,
 } from './apply.js'
 import {
   type ManifestFile, type NodeManifests, podKey, readNodeManifests,
@@ -23,17 +22,10 @@ import {loadSchema} from './validate.js'
 
 export type ToggleAction = 'disable' | 'enable'
 
-export interface ToggleOptions extends NodeOptions {
+export interface ToggleOptions extends ManifestChangeOptions {
   action: ToggleAction
-  backup: boolean
-  cwd?: string
-  dryRun: boolean
-  env?: NodeJS.ProcessEnv
-  home?: string
-  onEvent?: (event: FanOutEvent<unknown>) => void
   /** The POD argument. */
   pod: string
-  spec: string
 }
 
 export interface ToggleMove {

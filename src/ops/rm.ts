@@ -4,13 +4,12 @@
  * defines the pod, and its disabled copy if it has one, each backed up first. A pod a node does not
  * have is reported for that node as absent, which is not a failure.
  */
-import type {NodeOptions} from '../flags.js'
-import type {FanOutEvent, NodeStatus} from '../transport/fan-out.js'
+import type {NodeStatus} from '../transport/fan-out.js'
 
 import {resolveNodes} from '../nodes/resolve.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, RefusedError, withFreshState,
+  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, withFreshState,
 } from './apply.js'
 import {
   type ManifestFile, type NodeManifests, podKey, readNodeManifests,
@@ -19,16 +18,9 @@ import {type ApplyStep} from './node-scripts.js'
 import {parsePodArg, type PodSelector, selectFiles} from './pod-ref.js'
 import {loadSchema} from './validate.js'
 
-export interface RmOptions extends NodeOptions {
-  backup: boolean
-  cwd?: string
-  dryRun: boolean
-  env?: NodeJS.ProcessEnv
-  home?: string
-  onEvent?: (event: FanOutEvent<unknown>) => void
+export interface RmOptions extends ManifestChangeOptions {
   /** POD arguments. */
   pods: string[]
-  spec: string
 }
 
 export interface RmPodResult {
