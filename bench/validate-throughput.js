@@ -10,6 +10,12 @@
 // that a busy moment of a shared machine does not land on one side only. Where perf is there, the
 // same is done with CPU time (all threads, GC helpers included), less sensitive to other processes.
 //
+// A floor, for reference: bench/yaml-floor.js, a bare `node` process with no staticpod code that only
+// reads the same files and decodes them with js-yaml's load (and with the `yaml` package's parse when
+// node_modules has it), run on one manifest and on all of them in the same alternation and netted
+// the same way (so start-up and the library's import cancel out exactly as they do for validate);
+// plus its own in-process timing of read + decode. Validating cannot be faster than this.
+//
 //   node bench/validate-throughput.js [count] [rounds]   (default 1000 manifests, 5 rounds)
 //   BENCH_RSS=node node bench/validate-throughput.js     (peak RSS from the process, not GNU time)
 import {spawnSync} from 'node:child_process'
@@ -27,6 +33,9 @@ const TARGET = 10_000
 const count = Math.max(1, Number(process.argv[2] ?? 1000) || 1000)
 const rounds = Math.max(3, Number(process.argv[3] ?? 5) || 5)
 const TIME = '/usr/bin/time'
+const FLOOR = path.join(root, 'bench', 'yaml-floor.js')
+/** YAML libraries for the floor: js-yaml (staticpod's), and `yaml` only where it is already installed. */
+const FLOOR_LIBRARIES = ['js-yaml', ...(existsSync(path.join(root, 'node_modules', 'yaml', 'package.json')) ? ['yaml'] : [])]
 
 const IMAGES = [
   'registry.k8s.io/etcd:3.5.15-0',
@@ -131,6 +140,44 @@ process.on('exit', () => writeFileSync(${JSON.stringify(rssFile)}, String(proces
   }
 }
 
+/** One run of the floor, timed from outside like runOnce, with its own in-process timings. */
+function floorOnce(library, dir) {
+  const start = process.hrtime.bigint()
+  const child = spawnSync(process.execPath, [FLOOR, library, dir], {cwd: root, encoding: 'utf8', env: benchEnv()})
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  if (child.status !== 0) throw new Error(`yaml-floor ${library} failed (exit ${child.status ?? child.signal}):\n${child.stderr}`)
+  return {seconds, ...JSON.parse(child.stdout)}
+}
+
+const meets = value => (value >= TARGET ? 'meets' : 'BELOW')
+const rate$ = value => Math.round(value).toLocaleString('en-US')
+
+/** Prints the floor's figures (median of its runs on one manifest and on all) and returns them. */
+function reportFloors(floorRuns) {
+  const decoders = Object.keys(floorRuns).map(library => (library === 'yaml' ? "yaml = the `yaml` package's parse" : "js-yaml = js-yaml's load, default schema"))
+  console.log(`floor (reference, not staticpod): a bare node process that only reads the ${count} files and decodes them (bench/yaml-floor.js; ${decoders.join('; ')})`)
+  const floors = {}
+  for (const [library, {all, one}] of Object.entries(floorRuns)) {
+    if (all.some(run => run.documents !== count)) throw new Error(`yaml-floor ${library} decoded ${all[0].documents} of ${count} documents`)
+    const floor = {
+      decodeMs: median(all.map(run => run.decodeMs)),
+      fixedSeconds: median(one.map(run => run.seconds)),
+      readMs: median(all.map(run => run.readMs)),
+      seconds: median(all.map(run => run.seconds)),
+    }
+    floor.netDocumentsPerSecond = floor.seconds > floor.fixedSeconds ? (count - 1) / (floor.seconds - floor.fixedSeconds) : Number.POSITIVE_INFINITY
+    floor.inProcessDocumentsPerSecond = count / ((floor.readMs + floor.decodeMs) / 1000)
+    floors[library] = floor
+    const wall = `${(floor.seconds * 1000).toFixed(0)} ms vs ${(floor.fixedSeconds * 1000).toFixed(0)} ms on one manifest, medians of ${rounds} alternating runs`
+    const net = `${rate$(floor.netDocumentsPerSecond)} documents/s: ${meets(floor.netDocumentsPerSecond)} the target`
+    console.log(`  ${`${library} net`.padEnd(17)} ${net} (${wall}; netted of the one-manifest run like validate's net rate)`)
+    const inside = `read ${floor.readMs.toFixed(0)} ms + decode ${floor.decodeMs.toFixed(0)} ms (medians, timed inside the process: no start-up, no import)`
+    console.log(`  ${`${library} inside`.padEnd(17)} ${rate$(floor.inProcessDocumentsPerSecond)} documents/s: ${meets(floor.inProcessDocumentsPerSecond)} the target; ${inside}`)
+  }
+
+  return floors
+}
+
 function main() {
   const missing = missingCli()
   if (missing) {
@@ -157,11 +204,16 @@ function main() {
     const loadAtStart = machineLoad()
     const oneSeconds = []
     const allSeconds = []
+    const floorRuns = Object.fromEntries(FLOOR_LIBRARIES.map(library => [library, {all: [], one: []}]))
     let last
     for (let i = 0; i < rounds; i++) {
       oneSeconds.push(runOnce(one, scratch).seconds)
       last = runOnce(dir, scratch)
       allSeconds.push(last.seconds)
+      for (const library of FLOOR_LIBRARIES) {
+        floorRuns[library].one.push(floorOnce(library, one))
+        floorRuns[library].all.push(floorOnce(library, dir))
+      }
     }
 
     const args = directory => [runJs, 'validate', directory, '--format', 'json']
@@ -200,10 +252,8 @@ function main() {
 
     const rate = summary.documents / seconds
     const netRate = seconds > fixed ? (summary.documents - 1) / (seconds - fixed) : Number.POSITIVE_INFINITY
-    const meets = value => (value >= TARGET ? 'meets' : 'BELOW')
     console.log(`throughput: one process, ${count} manifests (${invalid} invalid), --format json (node ${process.version})`)
     console.log(`  ${load}`)
-    const rate$ = value => Math.round(value).toLocaleString('en-US')
     console.log(`  wall clock        ${(seconds * 1000).toFixed(0)} ms, start-up included (median of ${rounds} runs)`)
     console.log(`  documents/s       ${rate$(rate)}: ${meets(rate)} the ${TARGET.toLocaleString('en-US')}/s target`)
     console.log(`  fixed cost        ${(fixed * 1000).toFixed(0)} ms (median of ${rounds} runs on one manifest, alternating)`)
@@ -218,8 +268,9 @@ function main() {
 
     console.log(`  peak RSS          ${(rssKiB / 1024).toFixed(1)} MiB [${rssUnit}]`)
     console.log(`  summary           ${JSON.stringify(summary)}`)
+    const floors = reportFloors(floorRuns)
     const saved = saveResult('validate-throughput', {
-      allSeconds, count, cpu, documentsPerSecond: rate, fixedSeconds: fixed, invalid, load, netDocumentsPerSecond: netRate,
+      allSeconds, count, cpu, documentsPerSecond: rate, fixedSeconds: fixed, floors, invalid, load, netDocumentsPerSecond: netRate,
       oneSeconds, peakRssKiB: rssKiB, rounds, seconds, summary, target: TARGET,
     })
     console.log(`  (saved in ${saved})`)
