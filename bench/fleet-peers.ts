@@ -8,11 +8,17 @@
 //        parallel-ssh -p N -I 'sh -c "cat > .web.yaml.tmp && mv .web.yaml.tmp web.yaml"' < web.yaml
 //        ansible all -f N -m copy -a 'src=web.yaml dest=/etc/kubernetes/manifests/web.yaml'
 //
+// and, as a reference (a floor, not a peer), bench/ssh2-floor.js: a bare Node ssh2 client that reads
+// the same ssh config and host file as parallel-ssh, connects to every node at once, execs the same
+// command (for add with web.yaml on its stdin), reads the output and does nothing else. It is the
+// least any ssh2-based client can do, so "floor / parallel-ssh" shows how near 0.5× the wall-time
+// target even a client with no work of its own gets.
+//
 // Every add writes a new revision of web.yaml, so that every tool really writes; after each run the
 // bench checks that every node holds that revision. Printed per tool: median wall time, CPU (user +
 // sys) of the tool's own process tree per node, CPU the nodes spent per node (sshd, shells, the
 // commands), peak RSS; then the ratios staticpod / peer against the targets (≤ 0.5× parallel-ssh,
-// ≤ 0.05× Ansible, ≤ 12 ms of staticpod CPU per node).
+// ≤ 0.05× Ansible, ≤ 12 ms of staticpod CPU per node), and floor / parallel-ssh.
 //
 //   node --import tsx bench/fleet-peers.ts [--nodes 50] [--runs 5] [--no-ansible]
 //
@@ -24,7 +30,8 @@ import {
 import path from 'node:path'
 
 import {
-  failure, figures, type Fleet, header, kept, loadAverage, MANIFEST_DIR, measure, type Measured, median, openFleet, option, row, saveResult, staticpodArgv, type ToolFigures, verdict, webManifest,
+  failure, figures, type Fleet, header, kept, loadAverage, MANIFEST_DIR, measure, type Measured, median, openFleet, option, root, row,
+  saveResult, staticpodArgv, type ToolFigures, verdict, webManifest,
 } from './fleet-common.js'
 
 const TARGET_PSSH = 0.5
@@ -40,8 +47,15 @@ let ansibleRuns = 0
 interface Tool {
   /** Checks what the run produced; throws when the tool did not do the job. */
   check(run: Measured, revision: string): void
+  /** A reference measurement (the ssh2 floor), not a peer: no target ratio of staticpod against it. */
+  floor?: true
   label: string
   run(revision: string): Promise<Measured>
+}
+
+/** argv of the ssh2 floor (bench/ssh2-floor.js). */
+function floor(...args: string[]): string[] {
+  return [process.execPath, path.join(root, 'bench', 'ssh2-floor.js'), ...args]
 }
 
 /** Processes still holding this ControlPath directory: Ansible's ControlPersist masters of one run. */
@@ -59,6 +73,11 @@ function stopMasters(controlDir: string): void {
 function tools(fleet: Fleet, command: 'add' | 'ls'): Tool[] {
   const p = String(nodes)
   const pssh = ['parallel-ssh', '-p', p, '-t', '0', '-h', fleet.hostsFile, '-x', `-F ${fleet.sshConfig}`]
+  const floorCheck = (label: string) => (run: Measured): void => {
+    const done = readFileSync(run.stdoutFile, 'utf8').split('\n').filter(line => / exit 0 \d+ bytes$/.test(line)).length
+    if (run.exit !== 0 || done !== nodes) throw failure(`${label} (${done} of ${nodes} nodes done)`, run)
+  }
+
   const ansible = async (label: string, args: string[]): Promise<Measured> => {
     // A fresh ControlPath directory per run: every tool starts without connections; Ansible keeps
     // its defaults otherwise (ControlMaster=auto, ControlPersist=60s, no pipelining).
@@ -102,6 +121,12 @@ function tools(fleet: Fleet, command: 'add' | 'ls'): Tool[] {
         label: `parallel-ssh -p ${p} cat`,
         run: async () => measure(fleet, 'pssh-ls', [...pssh, '-o', path.join(fleet.work, `pssh-out-${out++}`), cat], {env: fleet.env}),
       },
+      {
+        check: floorCheck('ssh2 floor cat'),
+        floor: true,
+        label: 'ssh2 floor: exec cat',
+        run: async () => measure(fleet, 'floor-ls', floor(fleet.sshConfig, fleet.hostsFile, cat), {env: fleet.env}),
+      },
       ...(withAnsible
         ? [{check: ansibleCheck('ansible shell'), label: `ansible -f ${p} -m shell`, run: async () => ansible('ansible-ls', ['-m', 'shell', '-a', cat])}]
         : []),
@@ -123,6 +148,7 @@ function tools(fleet: Fleet, command: 'add' | 'ls'): Tool[] {
     if (wrong.length > 0) throw failure(`${label}: ${wrong.length} nodes do not hold revision ${revision} (${wrong[0]!.name}, ...)`, run)
   }
 
+  const write = `sh -c 'cat > ${MANIFEST_DIR}/.web.yaml.tmp && mv ${MANIFEST_DIR}/.web.yaml.tmp ${target}'`
   return [
     {
       check: checkNodes('staticpod add'),
@@ -132,9 +158,16 @@ function tools(fleet: Fleet, command: 'add' | 'ls'): Tool[] {
     {
       check: checkNodes('parallel-ssh cat > tmp && mv'),
       label: `parallel-ssh -p ${p} cat>tmp+mv`,
-      run: async revision => measure(fleet, 'pssh-add', [...pssh, '-I', `sh -c 'cat > ${MANIFEST_DIR}/.web.yaml.tmp && mv ${MANIFEST_DIR}/.web.yaml.tmp ${target}'`], {
-        env: fleet.env, input: file(revision),
-      }),
+      run: async revision => measure(fleet, 'pssh-add', [...pssh, '-I', write], {env: fleet.env, input: file(revision)}),
+    },
+    {
+      check(run: Measured, revision: string) {
+        floorCheck('ssh2 floor cat > tmp && mv')(run)
+        checkNodes('ssh2 floor cat > tmp && mv')(run, revision)
+      },
+      floor: true,
+      label: 'ssh2 floor: exec cat>tmp+mv',
+      run: async revision => measure(fleet, 'floor-add', floor('--stdin', fleet.sshConfig, fleet.hostsFile, write), {env: fleet.env, input: file(revision)}),
     },
     ...(withAnsible
       ? [{
@@ -185,14 +218,17 @@ async function compare(fleet: Fleet, command: 'add' | 'ls'): Promise<Record<stri
   console.log(`\n${command} on ${nodes} nodes (${fleet.manifests} manifests), median of ${runs} alternating runs; load average ${loadBefore} before, ${loadAverage()} after`)
   console.log(header(width))
   for (const tool of list) console.log(row(tool.label, byLabel[tool.label]!, width))
-  const ours = byLabel[list[0]!.label]!
-  for (const [peer, target] of [[list[1]!, TARGET_PSSH], [list[2], TARGET_ANSIBLE]] as const) {
+  const [ours, pssh, ansible] = list.filter(tool => !tool.floor).map(tool => byLabel[tool.label]!)
+  for (const [peer, name, target] of [[pssh, 'parallel-ssh', TARGET_PSSH], [ansible, 'ansible', TARGET_ANSIBLE]] as const) {
     if (!peer) continue
-    const ratio = ours.wallMs / byLabel[peer.label]!.wallMs
-    console.log(`  staticpod / ${peer.label.split(' ')[0]}: ${ratio.toFixed(3)}× wall (target ≤ ${target}×: ${verdict(ratio <= target)})`)
+    const ratio = ours!.wallMs / peer.wallMs
+    console.log(`  staticpod / ${name}: ${ratio.toFixed(3)}× wall (target ≤ ${target}×: ${verdict(ratio <= target)})`)
   }
 
-  console.log(`  staticpod CPU: ${ours.cpuMsPerNode.toFixed(1)} ms per node (target ≤ ${TARGET_CPU_MS} ms: ${verdict(ours.cpuMsPerNode <= TARGET_CPU_MS)})`)
+  console.log(`  staticpod CPU: ${ours!.cpuMsPerNode.toFixed(1)} ms per node (target ≤ ${TARGET_CPU_MS} ms: ${verdict(ours!.cpuMsPerNode <= TARGET_CPU_MS)})`)
+  const floorFigures = byLabel[list.find(tool => tool.floor)!.label]!
+  const floorRatio = `${(floorFigures.wallMs / pssh!.wallMs).toFixed(3)}× wall, ${floorFigures.cpuMsPerNode.toFixed(1)} ms CPU per node`
+  console.log(`  floor / parallel-ssh: ${floorRatio} (reference: bare ssh2 connect + exec + read, no host key check, nothing else)`)
   return byLabel
 }
 
