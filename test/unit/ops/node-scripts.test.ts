@@ -440,7 +440,7 @@ describe('ops/node-scripts', () => {
 
     it('applyArgv refuses anything that is not a single file name, and a second put', () => {
       const context = {
-        backup: true, disabledDir: '/d', fingerprint: sha256(''), manifestDir: '/m', random: '0123456789abcdef', stateDir: '/s',
+        backup: true, disabledDir: '/d', fingerprint: fingerprint([], []), manifestDir: '/m', random: '0123456789abcdef', stateDir: '/s',
       }
       for (const name of ['', '.', '..', 'a/b', '../etc/passwd', '/etc/passwd', 'nul\0byte']) {
         expect(() => applyArgv(context, [{name, op: 'rm'}]), JSON.stringify(name)).to.throw(/not a single file name/)
@@ -449,12 +449,12 @@ describe('ops/node-scripts', () => {
       expect(() => applyArgv(context, [{content: Buffer.from('a'), name: 'a', op: 'put'}, {content: Buffer.from('b'), name: 'b', op: 'put'}])).to.throw(/one put/)
       expect(() => applyArgv({...context, manifestDir: 'relative'}, [])).to.throw(/absolute/)
       expect(() => applyArgv({...context, random: '$(id)'}, [])).to.throw(/random/)
-      expect(() => applyArgv({...context, fingerprint: 'x'}, [])).to.throw(/fingerprint/)
+      for (const bad of ['x', sha256(''), '-\n$(id)\n', 'a b\n-\n']) expect(() => applyArgv({...context, fingerprint: bad}, []), JSON.stringify(bad)).to.throw(/fingerprint/)
     })
 
     it('the scripts are constants: nothing that varies is ever part of them', () => {
       const {argv} = applyArgv({
-        backup: true, disabledDir: '/d', fingerprint: sha256(''), manifestDir: '/m', random: '0123456789abcdef', stateDir: '/s',
+        backup: true, disabledDir: '/d', fingerprint: fingerprint([], []), manifestDir: '/m', random: '0123456789abcdef', stateDir: '/s',
       }, [{name: HOSTILE[0]!, op: 'rm'}])
       expect(argv.slice(0, 3)).to.deep.equal(['sh', '-c', APPLY_SCRIPT])
       expect(probeArgv({items: [{path: '/x', tag: 'file'}], mode: 'full'}).slice(0, 3)).to.deep.equal(['sh', '-c', PROBE_SCRIPT])
