@@ -14,7 +14,8 @@
 // reads the same files and decodes them with js-yaml's load (and with the `yaml` package's parse when
 // node_modules has it), run on one manifest and on all of them in the same alternation and netted
 // the same way (so start-up and the library's import cancel out exactly as they do for validate);
-// plus its own in-process timing of read + decode. Validating cannot be faster than this.
+// plus its own in-process timing of read + decode, and its CPU time by perf beside validate's.
+// Validating cannot be faster than this.
 //
 //   node bench/validate-throughput.js [count] [rounds]   (default 1000 manifests, 5 rounds)
 //   BENCH_RSS=node node bench/validate-throughput.js     (peak RSS from the process, not GNU time)
@@ -157,7 +158,9 @@ function reportFloors(floorRuns) {
   const decoders = Object.keys(floorRuns).map(library => (library === 'yaml' ? "yaml = the `yaml` package's parse" : "js-yaml = js-yaml's load, default schema"))
   console.log(`floor (reference, not staticpod): a bare node process that only reads the ${count} files and decodes them (bench/yaml-floor.js; ${decoders.join('; ')})`)
   const floors = {}
-  for (const [library, {all, one}] of Object.entries(floorRuns)) {
+  for (const [library, {
+    all, allCpuMs, one, oneCpuMs,
+  }] of Object.entries(floorRuns)) {
     if (all.some(run => run.documents !== count)) throw new Error(`yaml-floor ${library} decoded ${all[0].documents} of ${count} documents`)
     const floor = {
       decodeMs: median(all.map(run => run.decodeMs)),
@@ -168,11 +171,20 @@ function reportFloors(floorRuns) {
     floor.netDocumentsPerSecond = floor.seconds > floor.fixedSeconds ? (count - 1) / (floor.seconds - floor.fixedSeconds) : Number.POSITIVE_INFINITY
     floor.inProcessDocumentsPerSecond = count / ((floor.readMs + floor.decodeMs) / 1000)
     floors[library] = floor
+    if (allCpuMs.length > 0) {
+      floor.cpu = {allMedianMs: median(allCpuMs), oneMedianMs: median(oneCpuMs)}
+      floor.cpu.netDocumentsPerSecond = (count - 1) / ((floor.cpu.allMedianMs - floor.cpu.oneMedianMs) / 1000)
+    }
+
     const wall = `${(floor.seconds * 1000).toFixed(0)} ms vs ${(floor.fixedSeconds * 1000).toFixed(0)} ms on one manifest, medians of ${rounds} alternating runs`
     const net = `${rate$(floor.netDocumentsPerSecond)} documents/s: ${meets(floor.netDocumentsPerSecond)} the target`
     console.log(`  ${`${library} net`.padEnd(17)} ${net} (${wall}; netted of the one-manifest run like validate's net rate)`)
     const inside = `read ${floor.readMs.toFixed(0)} ms + decode ${floor.decodeMs.toFixed(0)} ms (medians, timed inside the process: no start-up, no import)`
     console.log(`  ${`${library} inside`.padEnd(17)} ${rate$(floor.inProcessDocumentsPerSecond)} documents/s: ${meets(floor.inProcessDocumentsPerSecond)} the target; ${inside}`)
+    if (floor.cpu) {
+      const times = `${floor.cpu.allMedianMs.toFixed(0)} ms vs ${floor.cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${allCpuMs.length})`
+      console.log(`  ${`${library} CPU time`.padEnd(17)} ${times}: ${rate$(floor.cpu.netDocumentsPerSecond)} documents per CPU-second`)
+    }
   }
 
   return floors
@@ -204,7 +216,9 @@ function main() {
     const loadAtStart = machineLoad()
     const oneSeconds = []
     const allSeconds = []
-    const floorRuns = Object.fromEntries(FLOOR_LIBRARIES.map(library => [library, {all: [], one: []}]))
+    const floorRuns = Object.fromEntries(FLOOR_LIBRARIES.map(library => [library, {
+      all: [], allCpuMs: [], one: [], oneCpuMs: [],
+    }]))
     let last
     for (let i = 0; i < rounds; i++) {
       oneSeconds.push(runOnce(one, scratch).seconds)
@@ -225,6 +239,10 @@ function main() {
       if (oneMs === undefined || allMs === undefined) break
       oneCpu.push(oneMs)
       allCpu.push(allMs)
+      for (const library of FLOOR_LIBRARIES) {
+        floorRuns[library].oneCpuMs.push(cpuMs([FLOOR, library, one]))
+        floorRuns[library].allCpuMs.push(cpuMs([FLOOR, library, dir]))
+      }
     }
 
     const load = describeLoad(loadAtStart, machineLoad())
