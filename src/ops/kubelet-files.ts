@@ -18,10 +18,10 @@ import {RemoteCommandError} from '../errors.js'
 import {KUBELET_FILES, type KubeletEffective} from '../kubelet/effective.js'
 import {UNIT_DIRS} from '../kubelet/systemd.js'
 import {
-  absorbProbe, discover, effectiveFrom, emptyGathered, type Gathered,
+  absorbProbe, discover, effectiveFrom, emptyGathered, type Gathered, runProbe,
 } from './manifest-dir.js'
 import {
-  BACKUPS_DIR, EXIT_CHANGED, parseProbeOutput, probeArgv, type ProbeItem, type ProbeRequest, sha256, STATE_DIR,
+  BACKUPS_DIR, EXIT_CHANGED, type ProbeItem, type ProbeRequest, sha256, STATE_DIR,
 } from './node-scripts.js'
 
 /** What was read of a node's kubelet. */
@@ -46,11 +46,8 @@ export async function readKubeletFiles(node: NodeExec, options: {timeoutMs?: num
   const gathered = emptyGathered()
   let request: ProbeRequest | undefined = kubeletProbeRequest()
   for (let round = 0; request && round < 4; round++) {
-    const argv = probeArgv(request)
     // eslint-disable-next-line no-await-in-loop
-    const result = await node.run(argv, {root: true, timeoutMs: options.timeoutMs})
-    if (result.code !== 0) throw new RemoteCommandError(node.name, 'sh -c <staticpod probe>', result)
-    absorbProbe(gathered, request, parseProbeOutput(result.stdout, request))
+    absorbProbe(gathered, request, await runProbe(node, request, options.timeoutMs))
     const items: ProbeItem[] = discover(gathered).next?.items.filter(item => item.tag !== 'manifest-dir') ?? []
     request = items.length > 0 ? {items, mode: 'more'} : undefined
   }

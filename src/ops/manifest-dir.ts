@@ -28,7 +28,7 @@ import {markDuplicatePods, strayFileFinding, subdirectoryFinding} from '../manif
 import {dns1123Subdomain} from '../manifest/names.js'
 import {fileFinding, tooLargeFinding} from '../manifest/parse.js'
 import {
-  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest, scriptSaid, sha256,
+  DISABLED_DIR, fingerprint, parseProbeOutput, type ProbeAnswer, probeArgv, type ProbedEntry, type ProbedPath, type ProbeItem, type ProbeRequest, ProbeTornError, scriptSaid, sha256,
 } from './node-scripts.js'
 
 /** Everything the probes have read from a node so far. */
@@ -356,16 +356,30 @@ export function errorFindings(file: ManifestFile): Finding[] {
   return file.documents.flatMap(doc => doc.findings.filter(f => f.severity === 'error'))
 }
 
-async function runProbe(node: NodeExec, request: ProbeRequest, timeoutMs: number | undefined): Promise<ProbeAnswer> {
-  const argv = probeArgv(request)
-  const result = await node.run(argv, {readOnly: true, root: true, timeoutMs})
-  if (result.code !== 0) {
-    // The probe says why in a "staticpod: " line on stderr (an unreadable manifest directory).
-    const said = scriptSaid(result.stderr)
-    throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed: ${said ?? `exit ${result.code ?? result.signal}`}`)
-  }
+/**
+ * Runs the probe on the node (as root) and parses what it printed. Files are read as they are, so
+ * one that changes while it is read tears the answer: the probe then runs again (three times in all).
+ */
+export async function runProbe(node: NodeExec, request: ProbeRequest, timeoutMs: number | undefined): Promise<ProbeAnswer> {
+  for (let attempt = 1; ; attempt++) {
+    const argv = probeArgv(request)
+    const chunks: Buffer[] = []
+    // eslint-disable-next-line no-await-in-loop -- a torn answer is asked for again, one after the other
+    const result = await node.run(argv, {
+      onStdout: chunk => chunks.push(chunk), readOnly: true, root: true, timeoutMs,
+    })
+    if (result.code !== 0) {
+      // The probe says why in a "staticpod: " line on stderr (an unreadable manifest directory).
+      const said = scriptSaid(result.stderr)
+      throw new RemoteCommandError(node.name, describeArgv(argv), result, `${node.name}: reading the kubelet's files and the manifest directory failed: ${said ?? `exit ${result.code ?? result.signal}`}`)
+    }
 
-  return parseProbeOutput(result.stdout, request)
+    try {
+      return parseProbeOutput(Buffer.concat(chunks), request)
+    } catch (error) {
+      if (!(error instanceof ProbeTornError) || attempt >= 3) throw error
+    }
+  }
 }
 
 /** An argv for messages: the script itself is replaced by its name. */

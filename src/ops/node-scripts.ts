@@ -5,8 +5,8 @@
  * Both scripts are constants. Everything that varies (paths, file names, hashes) travels as
  * separate arguments after `sh -c SCRIPT NAME`, which NodeExec.run quotes (src/transport/shell-quote.ts),
  * so no value is ever parsed as shell code, and inside the scripts every expansion is double-quoted.
- * What the scripts print is ASCII only: file contents and names are base64 (the transport decodes
- * stdout as UTF-8, which would mangle other bytes).
+ * What the scripts print is ASCII lines (names and paths in base64), but for the probe's file
+ * contents, which travel as they are and are read as bytes.
  *
  * - The probe reads, in one round trip, the files that feed the kubelet (src/kubelet/effective.ts
  *   KUBELET_FILES), the running kubelet's command line, `systemctl cat kubelet.service`, and lists
@@ -15,7 +15,7 @@
  *   is still what the probe saw (a fingerprint), it writes (dot-prefixed temp file in the same
  *   directory, fsync, rename), removes, parks and unparks files, backing up what it replaces.
  */
-import {createHash} from 'node:crypto'
+import {createHash, randomBytes} from 'node:crypto'
 
 /** The kubelet refuses bigger manifests (kubelet-facts §1.3); the probe does not send their content. */
 export const MAX_CONTENT_BYTES = 10 * 1024 * 1024
@@ -60,46 +60,68 @@ enc() {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Arguments: MAX MODE ITEM...; MODE is `full` (also the host name, the clock, the kubelet's command
- * line, `systemctl cat`, and manifest directories named in the kubelet's files) or `more`. Each ITEM
- * is TAG:PATH with TAG f (read a file), c (a drop-in directory: read its *.conf files), p (does it
- * exist?), m (a manifest directory: every entry not starting with "."; a regular file is read).
+ * Arguments: MAX TOKEN MODE ITEM...; MODE is `full` (also the host name, the clock, the kubelet's
+ * command line, `systemctl cat`, and manifest directories named in the kubelet's files) or `more`.
+ * Each ITEM is TAG:PATH with TAG f (read a file), c (a drop-in directory: read its *.conf files), p
+ * (does it exist?), m (a manifest directory: every entry not starting with "."; a regular file is read).
  *
  * Output lines (B: base64 of the raw bytes, on one line; a body is base64 lines ended by "."):
- *   staticpod-probe 1
+ *   staticpod-probe 2 TOKEN
  *   host B | now EPOCH | systemctl + body | cmdline PID + body        (full mode)
  *   arg I KIND [MTIME SIZE [SHA256]]     for the I-th ITEM (1-based)
  *   cand B KIND [MTIME SIZE [SHA256]]    a manifest directory found in the kubelet's files (full mode)
  *   ent B KIND [MTIME SIZE [SHA256]]     an entry of the directory just announced; then `end`
  *   done
- * KIND: f regular file (a body follows), F too big (its SHA256, no body), d directory (for arg and
- * cand: its entries follow, then `end`), o something else, - absent, p exists (p items).
+ * KIND: f regular file, F too big (its SHA256, no content), d directory (for arg and cand: its
+ * entries follow, then `end`), o something else, - absent, p exists (p items).
+ *
+ * File contents travel as they are, not in base64: after an `arg`/`cand` line of kind f, and after
+ * the `end` of a listing with any f entry, come the files' bytes back to back (SIZE each, in order;
+ * one `cat` for a whole directory), then a newline and a line `.TOKEN`. A file that changed size
+ * between its `stat` and its `cat` leaves that line elsewhere than the sizes say: the reader then
+ * knows the answer is torn, and asks again. A file that cannot be read is announced with size 0.
  */
 export const PROBE_SCRIPT = `set -u
 LC_ALL=C
 export LC_ALL
-max=$1 mode=$2
-shift 2
+max=$1 tok=$2 mode=$3
+shift 3
 nl='
 '
-echo 'staticpod-probe 1'
+echo "staticpod-probe 2 $tok"
 ${SHELL_ENC}
-item() {
+# hdr PREFIX PATH [STAT]: prints PREFIX KIND [MTIME SIZE [SHA256]]; returns 0 when the content of
+# PATH is to follow (a readable regular file), and sets hf=1 for any regular file announced.
+hdr() {
   if [ -f "$2" ]; then
     st=\${3-}
-    [ -n "$st" ] || st=$(stat -L -c '%Y %s' -- "$2" 2>/dev/null) || { echo "$1 -"; return 0; }
+    [ -n "$st" ] || st=$(stat -L -c '%Y %s' -- "$2" 2>/dev/null) || { echo "$1 -"; return 1; }
     if [ "\${st#* }" -gt "$max" ]; then
       s=$(sha256sum < "$2") || s=-
       echo "$1 F $st \${s%% *}"
-    else
-      echo "$1 f $st"
-      base64 < "$2" 2>/dev/null || :
-      echo .
+      return 1
     fi
+    hf=1
+    if [ -r "$2" ]; then
+      echo "$1 f $st"
+      return 0
+    fi
+    echo "$1 f \${st% *} 0"
   elif [ -d "$2" ]; then echo "$1 d"
   elif [ -e "$2" ] || [ -L "$2" ]; then echo "$1 o"
   else echo "$1 -"
   fi
+  return 1
+}
+# bodies [FILE...]: the files' bytes as they are, then the line that ends them.
+bodies() {
+  [ $# -eq 0 ] || cat -- "$@" 2>/dev/null
+  echo
+  echo ".$tok"
+}
+item() {
+  hf=0
+  if hdr "$1" "$2"; then bodies "$2"; elif [ $hf = 1 ]; then bodies; fi
 }
 list() {
   if [ -d "$2" ]; then
@@ -111,9 +133,12 @@ list() {
     echo "$1 d"
     lk=$3
     set -- "$2"/*
+    k=$#
     # One stat for the whole directory; when any entry fails it (gone, a broken link), each is asked alone.
     sts=
     if [ -e "$1" ] || [ -L "$1" ]; then sts=$(stat -L -c '%Y %s' -- "$@" 2>/dev/null) || sts=; fi
+    hf=0
+    # The files whose content follows are added after the entries, and read by one cat at the end.
     for e; do
       st=
       case $sts in
@@ -124,10 +149,12 @@ list() {
       n=\${e##*/}
       if [ "$lk" = c ]; then case $n in *.conf) ;; *) continue ;; esac; fi
       enc "$n"
-      item "ent $eb" "$e" "$st"
+      if hdr "ent $eb" "$e" "$st"; then set -- "$@" "$e"; fi
       if [ "$mode" = full ] && [ "$lk" = c ] && [ -f "$e" ]; then scan < "$e"; fi
     done
+    shift "$k"
     echo end
+    [ $hf = 0 ] || bodies "$@"
   else
     item "$1" "$2"
   fi
@@ -220,7 +247,9 @@ const TAGS: Record<ProbeItem['tag'], string> = {
 /** The argv that runs the probe (as root: the kubelet's files and manifests are root's). */
 export function probeArgv(request: ProbeRequest): string[] {
   for (const item of request.items) assertAbsolute(item.path)
-  return ['sh', '-c', PROBE_SCRIPT, 'staticpod-probe', String(MAX_CONTENT_BYTES), request.mode, ...request.items.map(item => `${TAGS[item.tag]}:${item.path}`)]
+  // The token ends file contents; it is random so that no file can hold it by design.
+  const token = randomBytes(8).toString('hex')
+  return ['sh', '-c', PROBE_SCRIPT, 'staticpod-probe', String(MAX_CONTENT_BYTES), token, request.mode, ...request.items.map(item => `${TAGS[item.tag]}:${item.path}`)]
 }
 
 /** One file or directory entry as the probe saw it. */
@@ -267,13 +296,28 @@ export class ProbeOutputError extends Error {
   }
 }
 
-/** Parse what PROBE_SCRIPT printed for `request`. Throws ProbeOutputError on anything malformed or cut short. */
-export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAnswer {
-  const lines = stdout.split('\n')
+/** A file changed size between the probe's stat and its read: the answer is torn; ask again. */
+export class ProbeTornError extends ProbeOutputError {
+  constructor() {
+    super('a file changed while it was read')
+    this.name = 'ProbeTornError'
+  }
+}
+
+/**
+ * Parse what PROBE_SCRIPT printed for `request` (the exact bytes: file contents are not encoded).
+ * Throws ProbeTornError when a file changed while it was read, ProbeOutputError on anything else
+ * malformed or cut short.
+ */
+export function parseProbeOutput(stdout: Buffer | string, request: ProbeRequest): ProbeAnswer {
+  const out = typeof stdout === 'string' ? Buffer.from(stdout, 'utf8') : stdout
   let at = 0
   const next = (): string => {
-    if (at >= lines.length) throw new ProbeOutputError('output ends early')
-    return lines[at++]!
+    if (at >= out.length) throw new ProbeOutputError('output ends early')
+    const end = out.indexOf(0x0A, at)
+    const line = out.toString('utf8', at, end === -1 ? out.length : end)
+    at = end === -1 ? out.length : end + 1
+    return line
   }
 
   const body = (): Buffer => {
@@ -282,7 +326,29 @@ export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAn
     return Buffer.from(parts.join(''), 'base64')
   }
 
-  if (next() !== 'staticpod-probe 1') throw new ProbeOutputError(`first line is not "staticpod-probe 1": ${JSON.stringify(lines[0]?.slice(0, 80))}`)
+  const first = next()
+  const token = /^staticpod-probe 2 ([\da-f]{16})$/.exec(first)?.[1]
+  if (!token) throw new ProbeOutputError(`first line is not "staticpod-probe 2 TOKEN": ${JSON.stringify(first.slice(0, 80))}`)
+  const end = Buffer.from(`\n.${token}\n`)
+
+  /** The contents of the announced files: their sizes' worth of bytes each, then the end line. */
+  const contents = (files: ProbedEntry[]): void => {
+    const total = files.reduce((sum, file) => sum + file.size!, 0)
+    if (at + total + end.length > out.length) throw new ProbeOutputError('output ends early')
+    if (!out.subarray(at + total, at + total + end.length).equals(end)) {
+      if (out.includes(end, at)) throw new ProbeTornError()
+      throw new ProbeOutputError('file contents are not followed by their end line')
+    }
+
+    for (const file of files) {
+      file.content = Buffer.from(out.subarray(at, at + file.size!))
+      file.sha256 = sha256(file.content)
+      at += file.size!
+    }
+
+    at += end.length
+  }
+
   const answer: ProbeAnswer = {candidates: [], results: []}
   const entry = (fields: string[], name: Buffer): ProbedEntry => {
     const [kind, mtime, size, sha] = fields
@@ -297,9 +363,10 @@ export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAn
     }
 
     case 'f': {
-      const content = body()
+      const bytes = Number(size)
+      if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_CONTENT_BYTES) throw new ProbeOutputError(`bad size ${JSON.stringify(size)}`)
       return {
-        ...base, content, kind: 'file', mtime: Number(mtime), sha256: sha256(content), size: content.length,
+        ...base, kind: 'file', mtime: Number(mtime), size: bytes,
       }
     }
 
@@ -321,15 +388,23 @@ export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAn
     }
   }
 
+  /** A file whose content follows its line (not in a listing). */
+  const withContent = (probed: ProbedEntry): ProbedEntry => {
+    if (probed.kind === 'file' && !probed.tooLarge) contents([probed])
+    return probed
+  }
+
   const entries = (): ProbedEntry[] => {
-    const out: ProbedEntry[] = []
+    const listed: ProbedEntry[] = []
     for (let line = next(); line !== 'end'; line = next()) {
       const [tag, name, ...fields] = line.split(' ')
       if (tag !== 'ent' || name === undefined) throw new ProbeOutputError(`expected an entry, got ${JSON.stringify(line.slice(0, 80))}`)
-      out.push(entry(fields, Buffer.from(name, 'base64')))
+      listed.push(entry(fields, Buffer.from(name, 'base64')))
     }
 
-    return out
+    const files = listed.filter(e => e.kind === 'file' && !e.tooLarge)
+    if (files.length > 0) contents(files)
+    return listed
   }
 
   for (;;) {
@@ -343,14 +418,14 @@ export function parseProbeOutput(stdout: string, request: ProbeRequest): ProbeAn
       const probed = entry(rest, Buffer.from(item.path))
       const listed = probed.kind === 'dir' && (item.tag === 'conf-dir' || item.tag === 'manifest-dir')
       answer.results.push({
-        entry: probed, item, path: item.path, ...(listed ? {entries: entries()} : {}),
+        entry: withContent(probed), item, path: item.path, ...(listed ? {entries: entries()} : {}),
       })
       break
     }
 
     case 'cand': {
       const path = Buffer.from(first ?? '', 'base64').toString('utf8')
-      const probed = entry(rest, Buffer.from(path))
+      const probed = withContent(entry(rest, Buffer.from(path)))
       answer.candidates.push({entry: probed, path, ...(probed.kind === 'dir' ? {entries: entries()} : {})})
       break
     }

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {
-  APPLY_SCRIPT, applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, parseProbeOutput, PROBE_SCRIPT, probeArgv, type ProbeRequest, scriptSaid, sha256,
+  APPLY_SCRIPT, applyArgv, type ApplyStep, EXIT_CHANGED, fingerprint, parseApplyOutput, parseProbeOutput, PROBE_SCRIPT, probeArgv, type ProbeRequest, ProbeTornError, scriptSaid, sha256,
 } from '../../../src/ops/node-scripts.js'
 import {remoteCommand} from '../../../src/transport/remote-command.js'
 
@@ -32,12 +32,16 @@ interface Result {
   code: null | number
   stderr: string
   stdout: string
+  /** stdout as it came: the probe sends file contents as they are. */
+  stdoutBytes: Buffer
 }
 
 /** Run argv as sshd would: the login shell gets remoteCommand's line (watchdog included). */
 function viaShell(argv: string[], input?: Buffer, cwd?: string): Result {
-  const result = spawnSync('/bin/sh', ['-c', remoteCommand(argv)], {cwd, encoding: 'utf8', input})
-  return {code: result.status, stderr: result.stderr, stdout: result.stdout}
+  const result = spawnSync('/bin/sh', ['-c', remoteCommand(argv)], {cwd, input})
+  return {
+    code: result.status, stderr: result.stderr.toString('utf8'), stdout: result.stdout.toString('utf8'), stdoutBytes: result.stdout,
+  }
 }
 
 let root: string
@@ -65,7 +69,7 @@ function probe(request: ProbeRequest, max?: number) {
   const result = viaShell(argv, undefined, root)
   expect(result.code, result.stderr).to.equal(0)
   expect(result.stderr).to.equal('')
-  return parseProbeOutput(result.stdout, request)
+  return parseProbeOutput(result.stdoutBytes, request)
 }
 
 describe('ops/node-scripts', () => {
@@ -199,6 +203,21 @@ describe('ops/node-scripts', () => {
 
       expect(() => parseProbeOutput(stdout.replace('arg 2 -', 'arg 2 ?'), request)).to.throw(/unknown kind/)
       expect(() => parseProbeOutput('Welcome to node1!\n' + stdout, request)).to.throw(/first line/)
+    })
+
+    it('a file that grew or shrank between its stat and its read tears the answer: ProbeTornError, to ask again', () => {
+      mkdirSync(dir('m'))
+      writeFileSync(path.join(dir('m'), 'a.yaml'), 'kind: Pod\n')
+      writeFileSync(path.join(dir('m'), 'b.yaml'), 'kind: Pod\n# b\n')
+      const request: ProbeRequest = {items: [{path: dir('m'), tag: 'manifest-dir'}, {path: path.join(dir('m'), 'a.yaml'), tag: 'file'}], mode: 'more'}
+      const {stdoutBytes} = viaShell(probeArgv(request))
+      const answer = parseProbeOutput(stdoutBytes, request)
+      expect(answer.results[0]!.entries!.map(e => e.content!.toString())).to.deep.equal(['kind: Pod\n', 'kind: Pod\n# b\n'])
+      expect(answer.results[1]!.entry.content!.toString()).to.equal('kind: Pod\n')
+      const at = stdoutBytes.indexOf('# b\n')
+      const shrunk = Buffer.concat([stdoutBytes.subarray(0, at), stdoutBytes.subarray(at + 1)])
+      const grown = Buffer.concat([stdoutBytes.subarray(0, at), Buffer.from('#'), stdoutBytes.subarray(at)])
+      for (const torn of [shrunk, grown]) expect(() => parseProbeOutput(torn, request)).to.throw(ProbeTornError)
     })
 
     it('refuses relative paths (a bug, not user input)', () => {

@@ -24,7 +24,7 @@ const NAMES = [
 ].filter(name => !name.includes('/') && !name.startsWith('.'))
 
 function probe(shell: string, request: ProbeRequest): ReturnType<typeof parseProbeOutput> {
-  const argv = ['-c', PROBE_SCRIPT, 'probe', '1000', request.mode, ...request.items.map(item => `m:${item.path}`)]
+  const argv = ['-c', PROBE_SCRIPT, 'probe', '1000', '0123456789abcdef', request.mode, ...request.items.map(item => `m:${item.path}`)]
   const result = spawnSync(shell, argv, {encoding: 'utf8'})
   expect(result.status, result.stderr).to.equal(0)
   return parseProbeOutput(result.stdout, request)
