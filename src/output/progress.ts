@@ -118,7 +118,8 @@ export class Progress {
   private doneLine(outcome: NodeOutcome<unknown>, done: number): string {
     const counter = this.chalk.dim(`[${done}/${this.total ?? '?'}]`)
     const status = styleStatus(this.chalk, outcome.status)
-    const cause = outcome.error ? `: ${outcome.error.split('\n').find(line => line.trim() && !/^@+$/.test(line)) ?? outcome.error}` : ''
+    const error = outcome.error && ownError(outcome.node, outcome.error)
+    const cause = error ? `: ${error.split('\n').find(line => line.trim() && !/^@+$/.test(line)) ?? error}` : ''
     return `${counter} ${outcome.node} ${status} (${seconds(outcome.durationMs)})${cause}`
   }
 
@@ -178,12 +179,17 @@ export function formatSummary(outcomes: readonly SummaryEntry[], options: {chalk
   if (failed.length === 0) return ''
   const lines = [chalk.bold(`${failed.length} of ${outcomes.length} node${outcomes.length === 1 ? '' : 's'} failed:`)]
   for (const outcome of failed) {
-    const [first = '', ...rest] = (outcome.error ?? 'failed').split('\n')
+    const [first = '', ...rest] = ownError(outcome.node, outcome.error ?? 'failed').split('\n')
     lines.push(`  ${outcome.node}: ${styleStatus(chalk, outcome.status)}: ${first}`, ...rest.map(line => `    ${line}`))
     for (const hint of outcome.hints ?? []) lines.push(...hint.split('\n').map((line, index) => `    ${index === 0 ? chalk.dim('hint: ') : '      '}${line}`))
   }
 
   return lines.join('\n')
+}
+
+/** An error as shown beside its node: without the node's name again when the message starts with it. */
+function ownError(node: string, error: string): string {
+  return error.startsWith(`${node}: `) ? error.slice(node.length + 2) : error
 }
 
 export function styleStatus(chalk: ChalkInstance, status: NodeStatus): string {

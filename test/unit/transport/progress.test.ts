@@ -66,4 +66,15 @@ describe('progress', () => {
     expect(text).to.equal(['2 of 3 nodes failed:', '  b: failed: line one', '    line two', '    hint: do this', '    hint: or', '          that', '  c: unreachable: refused'].join('\n'))
     expect(formatSummary([outcome('a', 'ok')])).to.equal('')
   })
+
+  it('does not name the node twice when its error already starts with the name', () => {
+    const errors = [outcome('node2', 'failed', {error: 'node2: No space left on device'}), outcome('node3', 'failed', {error: 'node30: not this one'})]
+    expect(formatSummary(errors)).to.equal(['2 of 2 nodes failed:', '  node2: failed: No space left on device', '  node3: failed: node30: not this one'].join('\n'))
+    const stream = new FakeStream(false)
+    const progress = new Progress({color: false, live: false, stream})
+    progress.onEvent({
+      done: 1, outcome: errors[0]!, total: 1, type: 'done',
+    })
+    expect(stream.text).to.equal('[1/1] node2 failed (0.12s): No space left on device\n')
+  })
 })
