@@ -117,12 +117,26 @@ function checkContainers(spec: Obj, volumes: Set<string>, report: Report): void 
     }
 
     checkEnums(container, path, CONTAINER_ENUMS, report)
+    checkEnv(container, path, report)
     checkPorts(ref, hostNetwork, hostPorts, report)
     checkProbes(container, path, report)
     checkMounts(container, path, volumes, report)
     const resources = asObject(container.resources)
     checkQuantities(asObject(resources?.limits), `${path}/resources/limits`, report)
     checkQuantities(asObject(resources?.requests), `${path}/resources/requests`, report)
+  }
+}
+
+/** Printable ASCII but "=": what the API accepts since v1.34 (RelaxedEnvironmentVariableValidation, GA). */
+const ENV_NAME = /^[\x20-\x3C\x3E-\x7E]+$/
+
+function checkEnv(container: Obj, path: string, report: Report): void {
+  for (const [variable, variablePath] of eachObject(container, 'env', path)) {
+    const name = asString(variable.name)
+    if (name === '') report('api/env-name', `${variablePath}/name`, 'environment variable name is empty; the API server and the kubelet require one')
+    else if (name !== undefined && !ENV_NAME.test(name)) {
+      report('api/env-name', `${variablePath}/name`, `invalid environment variable name ${JSON.stringify(name)}: must consist only of printable ASCII characters other than "="`)
+    }
   }
 }
 

@@ -21,8 +21,8 @@ const NGINX = '  containers:\n  - name: web\n    image: nginx\n'
 const MANIFESTS: Record<string, string> = {
   // crash-looping: its only container exits at once, the kubelet restarts it with back-off
   'crash.yaml': pod('crash', '  containers:\n  - name: main\n    image: busybox\n    command: [sh, -c, exit 1]\n'),
-  // file only, with the kubelet's own reason from its log: the API requires env names, which `staticpod
-  // validate` does not check yet (when it does, its reason replaces the kubelet's here)
+  // file only: the API requires env names; the reason is the validator's (the kubelet's own, from its log,
+  // is shown for files the validator passes: unit tests of status-verdict)
   'envless.yaml': pod('envless', `${NGINX}    env:\n    - name: ""\n`),
   // mirror missing: the kubelet runs it, the API server refuses its mirror pod (namespaces "ghost" not found)
   'haunted.yaml': pod('haunted', NGINX, '  namespace: ghost\n'),
@@ -149,7 +149,7 @@ describe('status', function () {
     expect(run.stdout).to.match(/^node1 secretive: file only: the kubelet would refuse it: static pods may not reference secrets \(secret volume "creds"\)/m)
     expect(run.stdout).to.include('node1 ghost/haunted: mirror missing: namespace "ghost" does not exist: the API server refuses the mirror pod')
     expect(run.stdout).to.include('node1 slow: pending: init container setup is running')
-    expect(run.stdout).to.include('node1 envless: file only: the kubelet says: invalid pod: [spec.containers[0].env[0].name: Required value]')
+    expect(run.stdout).to.include('node1 envless: file only: the kubelet would refuse it: environment variable name is empty; the API server and the kubelet require one')
     expect(run.stdout).to.match(/^node1 crash: crash-looping: container main: /m)
     const web = run.stdout.split('\n').find(line => line.startsWith('node1  web '))
     expect(web).to.match(/web\.yaml\s+\d+s\s+[\da-f]{12}\s+web running\s+0\s+Running 1\/1\s+running$/)

@@ -391,7 +391,8 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/
+// v1.34: RelaxedEnvironmentVariableValidation is GA, any printable ASCII but '=' (KEP-4369).
+const ENV_NAME = /^[\x20-\x3C\x3E-\x7E]+$/
 const SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
 
 const LABEL_MSG
@@ -502,7 +503,7 @@ function validateContainer(
       errors.invalid(
         `${field}.env[${i}].name`,
         envName,
-        "a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')",
+        "a valid environment variable name must consist only of printable ASCII characters other than '='",
       )
     }
   }
