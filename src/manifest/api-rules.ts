@@ -128,7 +128,7 @@ function checkContainers(spec: Obj, volumes: Set<string>, report: Report): void 
 }
 
 /** Printable ASCII but "=": what the API accepts since v1.34 (RelaxedEnvironmentVariableValidation, GA). */
-const ENV_NAME = /^[\x20-\x3C\x3E-\x7E]+$/
+const ENV_NAME = /^[\u0020-\u003C\u003E-\u007E]+$/
 
 function checkEnv(container: Obj, path: string, report: Report): void {
   for (const [variable, variablePath] of eachObject(container, 'env', path)) {

@@ -12,8 +12,8 @@ export interface RuleInfo {
 export const RULES = {
   'api/container-name': {severity: 'error', summary: 'Container names are DNS-1123 labels (lowercase, digits, "-", at most 63 characters).'},
   'api/duplicate-name': {severity: 'error', summary: 'Container, volume and port names must be unique where the API requires it.'},
-  'api/env-name': {severity: 'error', summary: 'Environment variable names are set, printable ASCII without "=" (Kubernetes ≥ 1.34; older API servers also refuse a leading digit and most punctuation).'},
   'api/enum': {severity: 'error', summary: 'Fields with a fixed set of values (restartPolicy, imagePullPolicy, protocol, dnsPolicy, …) hold one of them.'},
+  'api/env-name': {severity: 'error', summary: 'Environment variable names are set, printable ASCII without "=" (Kubernetes ≥ 1.34; older API servers also refuse a leading digit and most punctuation).'},
   'api/host-port': {severity: 'error', summary: 'Host ports do not collide, and equal the container port when hostNetwork is true.'},
   'api/image-required': {severity: 'error', summary: 'Every container names an image (the schema does not require it; the API server and kubelet do).'},
   'api/label': {severity: 'error', summary: 'Label and annotation keys are qualified names; label values are at most 63 characters of [A-Za-z0-9-_.].'},

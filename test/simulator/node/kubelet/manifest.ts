@@ -392,7 +392,7 @@ const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/
 // v1.34: RelaxedEnvironmentVariableValidation is GA, any printable ASCII but '=' (KEP-4369).
-const ENV_NAME = /^[\x20-\x3C\x3E-\x7E]+$/
+const ENV_NAME = /^[\u0020-\u003C\u003E-\u007E]+$/
 const SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/
 
 const LABEL_MSG
