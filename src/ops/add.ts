@@ -28,7 +28,7 @@ import {resolveNodes} from '../nodes/resolve.js'
 import {formatMs} from '../transport/duration.js'
 import {type ConnectedNode, runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, simulate, withFreshState,
+  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, planAndApply, RefusedError, simulate, withFreshState,
 } from './apply.js'
 import {failedAsReported, runInWaves, type SequencedStatus} from './kubelet-restart.js'
 import {
@@ -157,13 +157,8 @@ export async function addManifests(options: AddOptions): Promise<AddResult> {
       }
 
       // eslint-disable-next-line no-await-in-loop -- one manifest after the other, each from the state the previous one left
-      const done = await withFreshState(state, read, async current => {
-        assertDirectory(current)
-        state = current
-        const plan = planAdd(current, manifest)
-        const backups = plan.steps.length === 0 ? new Map<number, string>() : await applySteps(node, current, plan.steps, {backup: options.backup})
-        return {backups, plan}
-      })
+      const done = await planAndApply(node, state, read, current => planAdd(current, manifest), {backup: options.backup})
+      state = done.state
       previous.set(manifest, done.plan.previous)
       files.push(fileResult(manifest, done.plan, done.backups, false))
       warnings.push(...done.plan.warnings)

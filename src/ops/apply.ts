@@ -88,6 +88,26 @@ function describeStep(step: ApplyStep): string {
 }
 
 /**
+ * Plan from the node's state and apply the plan, as add, rm, disable and enable do: when the directory
+ * changed since it was read (another writer), it is read again and planned again. A plan without
+ * steps, or a dry run, changes nothing. Returns the plan, the backups made and the state planned from.
+ */
+export async function planAndApply<P extends {steps: readonly ApplyStep[]}>(
+  node: NodeExec,
+  state: NodeManifests,
+  read: () => Promise<NodeManifests>,
+  plan: (state: NodeManifests) => P,
+  options: {backup: boolean; dryRun?: boolean},
+): Promise<{backups: Map<number, string>; plan: P; state: NodeManifests}> {
+  return withFreshState(state, read, async current => {
+    assertDirectory(current)
+    const planned = plan(current)
+    const backups = planned.steps.length === 0 || options.dryRun ? new Map<number, string>() : await applySteps(node, current, planned.steps, {backup: options.backup})
+    return {backups, plan: planned, state: current}
+  })
+}
+
+/**
  * Plan and apply from `state`; when the directory changed in between, read it again and plan again
  * (up to `tries` times in all).
  */

@@ -11,7 +11,7 @@ import type {NodeStatus} from '../transport/fan-out.js'
 import {resolveNodes} from '../nodes/resolve.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, withFreshState,
+  assertPlainName, type ManifestChangeOptions, planAndApply, RefusedError,
 } from './apply.js'
 import {
   type ManifestFile, type NodeManifests, podKey, readNodeManifests,
@@ -61,12 +61,8 @@ export async function togglePod(options: ToggleOptions): Promise<ToggleResult> {
     targets,
     async (node, target) => {
       const read = async () => readNodeManifests(node, {inventoryManifestDir: target.manifestDir, schema})
-      const done = await withFreshState(await read(), read, async state => {
-        assertDirectory(state)
-        const plan = options.action === 'disable' ? planDisable(state, selector) : planEnable(state, selector)
-        const backups = plan.steps.length === 0 || options.dryRun ? new Map<number, string>() : await applySteps(node, state, plan.steps, {backup: options.backup})
-        return {backups, plan, state}
-      })
+      const plan = options.action === 'disable' ? planDisable : planEnable
+      const done = await planAndApply(node, await read(), read, state => plan(state, selector), options)
       return {
         backups: [...done.backups.values()],
         manifestDir: done.state.dir.path,

@@ -9,7 +9,7 @@ import type {NodeStatus} from '../transport/fan-out.js'
 import {resolveNodes} from '../nodes/resolve.js'
 import {runOnNodes} from '../transport/run-on-nodes.js'
 import {
-  applySteps, assertDirectory, assertPlainName, type ManifestChangeOptions, RefusedError, withFreshState,
+  assertPlainName, type ManifestChangeOptions, planAndApply, RefusedError,
 } from './apply.js'
 import {
   type ManifestFile, type NodeManifests, podKey, readNodeManifests,
@@ -58,13 +58,7 @@ export async function removePods(options: RmOptions): Promise<RmResult> {
     targets,
     async (node, target) => {
       const read = async () => readNodeManifests(node, {inventoryManifestDir: target.manifestDir, schema})
-      const first = await read()
-      const done = await withFreshState(first, read, async state => {
-        assertDirectory(state)
-        const plan = planRm(state, selectors)
-        const backups = plan.steps.length === 0 || options.dryRun ? new Map<number, string>() : await applySteps(node, state, plan.steps, {backup: options.backup})
-        return {backups, plan, state}
-      })
+      const done = await planAndApply(node, await read(), read, state => planRm(state, selectors), options)
       const pods = done.plan.pods.map((pod): RmPodResult => ({
         action: pod.files.length === 0 ? 'absent' : 'removed',
         arg: pod.selector.arg,
