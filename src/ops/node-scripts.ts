@@ -167,6 +167,27 @@ scan() {
   [ -z "$found" ] || cands="$cands
 $found"
 }
+# kubelet_cmdline: the running kubelet's command line. The shell reads /proc/PID/comm a byte at a time:
+# on a node with many processes (kernel threads count), one pgrep is cheaper than reading them all.
+kubelet_cmdline() {
+  set -- /proc/[0-9]*
+  if [ $# -gt 100 ] && command -v pgrep >/dev/null 2>&1; then set -- $(pgrep -x kubelet 2>/dev/null); fi
+  for d; do
+    d=/proc/\${d#/proc/}
+    c=
+    read -r c 2>/dev/null < "$d/comm" || continue
+    [ "$c" = kubelet ] || continue
+    echo "cmdline \${d#/proc/}"
+    base64 < "$d/cmdline" 2>/dev/null || :
+    echo .
+    # Not piped into scan: a pipeline runs it in a subshell, and the candidates it finds would be lost.
+    t=$(tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null) || t=
+    scan <<EOF
+$t
+EOF
+    break
+  done
+}
 listed='
 '
 i=0
@@ -188,19 +209,12 @@ if [ "$mode" = full ]; then
       echo systemctl
       printf '%s' "$s" | base64
       echo .
-      printf '%s' "$s" | scan
+      scan <<EOF
+$s
+EOF
     fi
   fi
-  for d in /proc/[0-9]*; do
-    c=
-    read -r c 2>/dev/null < "$d/comm" || continue
-    [ "$c" = kubelet ] || continue
-    echo "cmdline \${d#/proc/}"
-    base64 < "$d/cmdline" 2>/dev/null || :
-    echo .
-    tr '\\0' '\\n' < "$d/cmdline" 2>/dev/null | scan
-    break
-  done
+  kubelet_cmdline
 fi
 for a; do
   i=$((i+1))

@@ -88,6 +88,28 @@ describe('ops/node-scripts', () => {
   })
 
   describe('the probe', () => {
+    it('finds the running kubelet by its process name and sends its command line, among few processes or many', async () => {
+      const bin = dir('bin')
+      mkdirSync(bin)
+      const kubelet = path.join(bin, 'kubelet')
+      writeFileSync(kubelet, readFileSync('/bin/sh'))
+      chmodSync(kubelet, 0o755)
+      // A shell by the kubelet's name, waiting, with a flag among its arguments for the probe to find.
+      const argv = ['-c', 'sleep 60; :', 'kubelet', '--pod-manifest-path=/srv/pods']
+      const running = spawn(kubelet, argv, {stdio: 'ignore'})
+      const sleepers: ReturnType<typeof spawn>[] = []
+      try {
+        for (const crowd of [0, 120]) {
+          while (sleepers.length < crowd) sleepers.push(spawn('sleep', ['60'], {stdio: 'ignore'}))
+          const answer = probe({items: [], mode: 'full'})
+          expect(answer.cmdline, `${crowd} more processes`).to.deep.equal({pid: running.pid, text: `${[kubelet, ...argv].join('\0')}\0`})
+          expect(answer.candidates.map(c => c.path), `${crowd} more processes`).to.include('/srv/pods')
+        }
+      } finally {
+        for (const child of [running, ...sleepers]) child.kill()
+      }
+    })
+
     it('lists a manifest directory as the kubelet reads it: every entry not starting with ".", content byte for byte, hostile names intact', () => {
       const manifests = dir('manifests')
       mkdirSync(manifests)
