@@ -9,6 +9,8 @@ import {flat, type Run, staticpod} from '../helpers/sandbox-cli.js'
 import {type Cluster, type ClusterNode, startCluster} from '../simulator/index.js'
 
 // `talk` writes a numbered line to stdout and one to stderr every 0.2 s, after a line naming its instance.
+// The runtime stamps each line when it reads it from the container's stdout or stderr pipe; lines of the
+// two written within the same moment may be read in either order, so the first line stands alone.
 const TALKER = `apiVersion: v1
 kind: Pod
 metadata: {name: talker, namespace: kube-system}
@@ -16,7 +18,7 @@ spec:
   containers:
   - name: talk
     image: busybox:1.36
-    command: [sh, -c, 'echo "start $$"; i=0; while true; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); sleep 0.2; done']
+    command: [sh, -c, 'echo "start $$"; sleep 0.2; i=0; while true; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); sleep 0.2; done']
   - name: side
     image: registry.k8s.io/pause:3.10
 `
@@ -183,7 +185,7 @@ describe('e2e: staticpod logs', function () {
     exits(result, 1)
     expect(lines(result.stdout)).to.have.length(2)
     expect(lines(result.stdout).every(line => line.startsWith('[node1] '))).to.equal(true)
-    expect(flat(result.stderr)).to.match(/1 of 2 nodes failed:\n\s+node3: failed: node3: neither crictl nor docker is on the PATH of root/)
+    expect(flat(result.stderr)).to.match(/1 of 2 nodes failed:\n\s+node3: failed: neither crictl nor docker is on the PATH of root/)
   })
 
   it('-f follows two nodes with [node] prefixes until Ctrl-C, which also ends the remote crictl/docker logs', async () => {
