@@ -153,6 +153,21 @@ function floorOnce(library, dir) {
 const meets = value => (value >= TARGET ? 'meets' : 'BELOW')
 const rate$ = value => Math.round(value).toLocaleString('en-US')
 
+/** Documents per second once started: the run on all manifests net of the run on one. */
+const netRate = (documents, seconds, fixedSeconds) => (seconds > fixedSeconds ? (documents - 1) / (seconds - fixedSeconds) : Number.POSITIVE_INFINITY)
+
+/** CPU time (perf task-clock, ms) of the runs on all manifests against the runs on one, per CPU-second. */
+function cpuFigures(documents, allMs, oneMs) {
+  const cpu = {allMedianMs: median(allMs), oneMedianMs: median(oneMs)}
+  cpu.netDocumentsPerSecond = (documents - 1) / ((cpu.allMedianMs - cpu.oneMedianMs) / 1000)
+  return cpu
+}
+
+function cpuLine(cpu, runs) {
+  const times = `${cpu.allMedianMs.toFixed(0)} ms vs ${cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${runs})`
+  return `${times}: ${rate$(cpu.netDocumentsPerSecond)} documents per CPU-second`
+}
+
 /** Prints the floor's figures (median of its runs on one manifest and on all) and returns them. */
 function reportFloors(floorRuns) {
   const decoders = Object.keys(floorRuns).map(library => (library === 'yaml' ? "yaml = the `yaml` package's parse" : "js-yaml = js-yaml's load, default schema"))
@@ -168,23 +183,17 @@ function reportFloors(floorRuns) {
       readMs: median(all.map(run => run.readMs)),
       seconds: median(all.map(run => run.seconds)),
     }
-    floor.netDocumentsPerSecond = floor.seconds > floor.fixedSeconds ? (count - 1) / (floor.seconds - floor.fixedSeconds) : Number.POSITIVE_INFINITY
+    floor.netDocumentsPerSecond = netRate(count, floor.seconds, floor.fixedSeconds)
     floor.inProcessDocumentsPerSecond = count / ((floor.readMs + floor.decodeMs) / 1000)
     floors[library] = floor
-    if (allCpuMs.length > 0) {
-      floor.cpu = {allMedianMs: median(allCpuMs), oneMedianMs: median(oneCpuMs)}
-      floor.cpu.netDocumentsPerSecond = (count - 1) / ((floor.cpu.allMedianMs - floor.cpu.oneMedianMs) / 1000)
-    }
+    if (allCpuMs.length > 0) floor.cpu = cpuFigures(count, allCpuMs, oneCpuMs)
 
     const wall = `${(floor.seconds * 1000).toFixed(0)} ms vs ${(floor.fixedSeconds * 1000).toFixed(0)} ms on one manifest, medians of ${rounds} alternating runs`
     const net = `${rate$(floor.netDocumentsPerSecond)} documents/s: ${meets(floor.netDocumentsPerSecond)} the target`
     console.log(`  ${`${library} net`.padEnd(17)} ${net} (${wall}; netted of the one-manifest run like validate's net rate)`)
     const inside = `read ${floor.readMs.toFixed(0)} ms + decode ${floor.decodeMs.toFixed(0)} ms (medians, timed inside the process: no start-up, no import)`
     console.log(`  ${`${library} inside`.padEnd(17)} ${rate$(floor.inProcessDocumentsPerSecond)} documents/s: ${meets(floor.inProcessDocumentsPerSecond)} the target; ${inside}`)
-    if (floor.cpu) {
-      const times = `${floor.cpu.allMedianMs.toFixed(0)} ms vs ${floor.cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${allCpuMs.length})`
-      console.log(`  ${`${library} CPU time`.padEnd(17)} ${times}: ${rate$(floor.cpu.netDocumentsPerSecond)} documents per CPU-second`)
-    }
+    if (floor.cpu) console.log(`  ${`${library} CPU time`.padEnd(17)} ${cpuLine(floor.cpu, allCpuMs.length)}`)
   }
 
   return floors
@@ -269,26 +278,21 @@ function main() {
     }
 
     const rate = summary.documents / seconds
-    const netRate = seconds > fixed ? (summary.documents - 1) / (seconds - fixed) : Number.POSITIVE_INFINITY
+    const net = netRate(summary.documents, seconds, fixed)
     console.log(`throughput: one process, ${count} manifests (${invalid} invalid), --format json (node ${process.version})`)
     console.log(`  ${load}`)
     console.log(`  wall clock        ${(seconds * 1000).toFixed(0)} ms, start-up included (median of ${rounds} runs)`)
     console.log(`  documents/s       ${rate$(rate)}: ${meets(rate)} the ${TARGET.toLocaleString('en-US')}/s target`)
     console.log(`  fixed cost        ${(fixed * 1000).toFixed(0)} ms (median of ${rounds} runs on one manifest, alternating)`)
-    console.log(`  net documents/s   ${rate$(netRate)} once started: ${meets(netRate)} the target`)
-    let cpu
-    if (allCpu.length > 0) {
-      cpu = {allMedianMs: median(allCpu), oneMedianMs: median(oneCpu)}
-      cpu.netDocumentsPerSecond = (summary.documents - 1) / ((cpu.allMedianMs - cpu.oneMedianMs) / 1000)
-      const times = `${cpu.allMedianMs.toFixed(0)} ms vs ${cpu.oneMedianMs.toFixed(0)} ms on one manifest (perf task-clock, medians of ${allCpu.length})`
-      console.log(`  CPU time          ${times}: ${rate$(cpu.netDocumentsPerSecond)} documents per CPU-second`)
-    }
+    console.log(`  net documents/s   ${rate$(net)} once started: ${meets(net)} the target`)
+    const cpu = allCpu.length > 0 ? cpuFigures(summary.documents, allCpu, oneCpu) : undefined
+    if (cpu) console.log(`  CPU time          ${cpuLine(cpu, allCpu.length)}`)
 
     console.log(`  peak RSS          ${(rssKiB / 1024).toFixed(1)} MiB [${rssUnit}]`)
     console.log(`  summary           ${JSON.stringify(summary)}`)
     const floors = reportFloors(floorRuns)
     const saved = saveResult('validate-throughput', {
-      allSeconds, count, cpu, documentsPerSecond: rate, fixedSeconds: fixed, floors, invalid, load, netDocumentsPerSecond: netRate,
+      allSeconds, count, cpu, documentsPerSecond: rate, fixedSeconds: fixed, floors, invalid, load, netDocumentsPerSecond: net,
       oneSeconds, peakRssKiB: rssKiB, rounds, seconds, summary, target: TARGET,
     })
     console.log(`  (saved in ${saved})`)
