@@ -323,8 +323,7 @@ export class ProbeTornError extends ProbeOutputError {
  * Throws ProbeTornError when a file changed while it was read, ProbeOutputError on anything else
  * malformed or cut short.
  */
-export function parseProbeOutput(stdout: Buffer | string, request: ProbeRequest): ProbeAnswer {
-  const out = typeof stdout === 'string' ? Buffer.from(stdout, 'utf8') : stdout
+export function parseProbeOutput(out: Buffer, request: ProbeRequest): ProbeAnswer {
   let at = 0
   const next = (): string => {
     if (at >= out.length) throw new ProbeOutputError('output ends early')

@@ -217,14 +217,14 @@ describe('ops/node-scripts', () => {
       writeFileSync(path.join(dir('m'), 'a.yaml'), 'kind: Pod\n')
       const request: ProbeRequest = {items: [{path: dir('m'), tag: 'manifest-dir'}, {path: dir('x'), tag: 'file'}], mode: 'more'}
       const {stdout} = viaShell(probeArgv(request))
-      expect(() => parseProbeOutput(stdout, request)).not.to.throw()
+      expect(() => parseProbeOutput(Buffer.from(stdout), request)).not.to.throw()
       const lines = stdout.split('\n')
       for (let cut = 1; cut < lines.length - 1; cut++) {
-        expect(() => parseProbeOutput(lines.slice(0, cut).join('\n'), request), `cut at line ${cut}`).to.throw(/unexpected output/)
+        expect(() => parseProbeOutput(Buffer.from(lines.slice(0, cut).join('\n')), request), `cut at line ${cut}`).to.throw(/unexpected output/)
       }
 
-      expect(() => parseProbeOutput(stdout.replace('arg 2 -', 'arg 2 ?'), request)).to.throw(/unknown kind/)
-      expect(() => parseProbeOutput('Welcome to node1!\n' + stdout, request)).to.throw(/first line/)
+      expect(() => parseProbeOutput(Buffer.from(stdout.replace('arg 2 -', 'arg 2 ?')), request)).to.throw(/unknown kind/)
+      expect(() => parseProbeOutput(Buffer.from('Welcome to node1!\n' + stdout), request)).to.throw(/first line/)
     })
 
     it('a file that grew or shrank between its stat and its read tears the answer: ProbeTornError, to ask again', () => {
@@ -261,7 +261,7 @@ describe('ops/node-scripts', () => {
     /** The fingerprint of the directories as they are now, from the probe (as the ops compute it). */
     function currentFingerprint(): string {
       const request: ProbeRequest = {items: [{path: manifests, tag: 'manifest-dir'}, {path: parked, tag: 'manifest-dir'}], mode: 'more'}
-      const answer = parseProbeOutput(viaShell(probeArgv(request)).stdout, request)
+      const answer = parseProbeOutput(viaShell(probeArgv(request)).stdoutBytes, request)
       return fingerprint(answer.results[0]!.entries ?? [], answer.results[1]!.entries ?? [])
     }
 

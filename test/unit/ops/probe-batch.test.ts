@@ -25,8 +25,8 @@ const NAMES = [
 
 function probe(shell: string, request: ProbeRequest): ReturnType<typeof parseProbeOutput> {
   const argv = ['-c', PROBE_SCRIPT, 'probe', '1000', '0123456789abcdef', request.mode, ...request.items.map(item => `m:${item.path}`)]
-  const result = spawnSync(shell, argv, {encoding: 'utf8'})
-  expect(result.status, result.stderr).to.equal(0)
+  const result = spawnSync(shell, argv)
+  expect(result.status, result.stderr.toString()).to.equal(0)
   return parseProbeOutput(result.stdout, request)
 }
 
